@@ -1,0 +1,15 @@
+class DomainError(Exception):
+    """A request the business rules refuse. The message is shown to the person as is."""
+
+    code = "invalid"
+
+    def __init__(self, message: str, *, code: str | None = None, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code:
+            self.code = code
+
+
+class TransitionRefused(DomainError):
+    code = "transition_refused"

@@ -1,0 +1,89 @@
+"""Domain events, published after the transaction commits.
+
+Other apps subscribe (comms texts on "en route", accounting pushes the invoice on "completed",
+routing re-plans on "cancelled"). A subscriber must be quick: it enqueues a Celery task with ids
+only. Because publishing waits for the commit, a rolled-back change never notifies anyone, and a
+failing subscriber is logged without stopping the others or undoing the committed change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import structlog
+from django.db import transaction
+
+logger = structlog.get_logger(__name__)
+
+E = TypeVar("E")
+_subscribers: dict[type, list[Callable[[Any], None]]] = defaultdict(list)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WorkOrderCreated:
+    business_id: int
+    work_order_id: int
+    priority: str
+    created_by_id: int | None
+    occurred_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WorkOrderStatusChanged:
+    business_id: int
+    work_order_id: int
+    from_status: str
+    to_status: str
+    changed_by_id: int | None
+    occurred_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WorkOrderAssigned:
+    business_id: int
+    work_order_id: int
+    technician_id: int | None
+    previous_technician_id: int | None
+    occurred_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PaymentRecorded:
+    business_id: int
+    payment_id: int
+    invoice_id: int | None
+    occurred_at: dt.datetime
+
+
+def subscribe(event_type: type[E]) -> Callable[[Callable[[E], None]], Callable[[E], None]]:
+    """Decorator: call the function with every event of this type, after commit."""
+
+    def register(handler: Callable[[E], None]) -> Callable[[E], None]:
+        if handler not in _subscribers[event_type]:
+            _subscribers[event_type].append(handler)
+        return handler
+
+    return register
+
+
+def unsubscribe(event_type: type, handler: Callable[[Any], None]) -> None:
+    if handler in _subscribers[event_type]:
+        _subscribers[event_type].remove(handler)
+
+
+def publish_on_commit(event: object) -> None:
+    transaction.on_commit(lambda: _deliver(event))
+
+
+def _deliver(event: object) -> None:
+    for handler in list(_subscribers[type(event)]):
+        try:
+            handler(event)
+        except Exception:
+            logger.exception(
+                "event_subscriber_failed", event=type(event).__name__, handler=handler.__qualname__
+            )

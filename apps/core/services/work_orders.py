@@ -1,0 +1,255 @@
+"""Writes on work orders. Status moves only through work_order_transition."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.core import events
+from apps.core.errors import DomainError, TransitionRefused
+from apps.core.models import (
+    ALLOWED_TRANSITIONS,
+    Business,
+    Customer,
+    LineItem,
+    Part,
+    Priority,
+    ServiceCategory,
+    ServiceLocation,
+    Technician,
+    User,
+    WorkOrder,
+    WorkOrderStatus,
+    WorkOrderStatusChange,
+)
+from apps.core.models.work_orders import LINE_EDITABLE_STATUSES, TECHNICIAN_TRANSITIONS
+
+S = WorkOrderStatus
+
+
+def _next_number(business: Business, field: str, prefix: str) -> str:
+    # The UPDATE takes the business row's lock until commit, so concurrent creators are
+    # serialised and each reads back its own value.
+    Business.objects.filter(pk=business.pk).update(**{field: F(field) + 1})
+    value = Business.objects.values_list(field, flat=True).get(pk=business.pk)
+    return f"{prefix}-{value:06d}"
+
+
+def _same_business(business: Business, *objects) -> None:
+    for obj in objects:
+        if obj is not None and obj.business_id != business.pk:
+            raise DomainError(f"{obj._meta.verbose_name} {obj.pk} belongs to another business.")
+
+
+@transaction.atomic
+def work_order_create(
+    *,
+    business: Business,
+    customer: Customer,
+    location: ServiceLocation,
+    category: ServiceCategory,
+    summary: str,
+    description: str = "",
+    priority: str = Priority.NORMAL,
+    arrival_window_start: dt.datetime | None = None,
+    arrival_window_end: dt.datetime | None = None,
+    estimated_duration_minutes: int | None = None,
+    assigned_technician: Technician | None = None,
+    created_by: User | None = None,
+) -> WorkOrder:
+    _same_business(business, customer, location, category, assigned_technician)
+    if location.customer_id != customer.pk:
+        raise DomainError("The service location belongs to a different customer.", field="location")
+    _check_window(arrival_window_start, arrival_window_end)
+    work_order = WorkOrder.objects.create(
+        business=business,
+        number=_next_number(business, "work_order_sequence", "WO"),
+        customer=customer,
+        location=location,
+        category=category,
+        summary=summary,
+        description=description,
+        priority=priority,
+        arrival_window_start=arrival_window_start,
+        arrival_window_end=arrival_window_end,
+        estimated_duration_minutes=estimated_duration_minutes or category.default_duration_minutes,
+        assigned_technician=assigned_technician,
+    )
+    events.publish_on_commit(
+        events.WorkOrderCreated(
+            business_id=business.pk,
+            work_order_id=work_order.pk,
+            priority=priority,
+            created_by_id=created_by.pk if created_by else None,
+            occurred_at=timezone.now(),
+        )
+    )
+    return work_order
+
+
+def _check_window(start: dt.datetime | None, end: dt.datetime | None) -> None:
+    if (start is None) != (end is None):
+        raise DomainError(
+            "An arrival window needs both a start and an end.", field="arrival_window_end"
+        )
+    for value in (start, end):
+        if value is not None and timezone.is_naive(value):
+            raise DomainError(
+                "Arrival window times must include a time zone.", field="arrival_window_start"
+            )
+    if start and end and end <= start:
+        raise DomainError(
+            "The arrival window must end after it starts.", field="arrival_window_end"
+        )
+
+
+def _guard(work_order: WorkOrder, to_status: str, by: User | None) -> None:
+    if to_status not in S.values:
+        raise TransitionRefused(f"'{to_status}' is not a work order status.")
+    current = work_order.status
+    if to_status not in ALLOWED_TRANSITIONS[current]:
+        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[current])) or "none (final status)"
+        raise TransitionRefused(
+            f"A work order that is {S(current).label.lower()} cannot become "
+            f"{S(to_status).label.lower()}. Allowed next: {allowed}."
+        )
+    if by is not None and not by.is_superuser and not by.is_office_staff:
+        if to_status not in TECHNICIAN_TRANSITIONS:
+            raise TransitionRefused(
+                f"Only the office can mark a work order {S(to_status).label.lower()}."
+            )
+        if (
+            work_order.assigned_technician_id is None
+            or work_order.assigned_technician.user_id != by.pk
+        ):
+            raise TransitionRefused("Only the assigned technician can move this work order.")
+    if to_status == S.SCHEDULED and not work_order.arrival_window_start:
+        raise TransitionRefused("Set an arrival window before scheduling.")
+    if to_status in (S.DISPATCHED, S.EN_ROUTE, S.ON_SITE) and not work_order.assigned_technician_id:
+        raise TransitionRefused("Assign a technician before dispatching.")
+
+
+@transaction.atomic
+def work_order_transition(
+    *, work_order: WorkOrder, to_status: str, by: User | None, note: str = ""
+) -> WorkOrder:
+    """Move a work order to a new status, record who did it, and publish the event after commit.
+
+    The row is locked and re-read first, so two people moving the same order at once are
+    serialised and the second sees the first's result.
+    """
+    locked = (
+        WorkOrder.objects.select_for_update()
+        .select_related("assigned_technician")
+        .get(pk=work_order.pk)
+    )
+    _guard(locked, to_status, by)
+    from_status = locked.status
+    locked.status = to_status
+    update_fields = ["status", "updated_at"]
+    if to_status == S.COMPLETED:
+        locked.completed_at = timezone.now()
+        update_fields.append("completed_at")
+    locked.save(update_fields=update_fields)
+    WorkOrderStatusChange.objects.create(
+        business_id=locked.business_id,
+        work_order=locked,
+        from_status=from_status,
+        to_status=to_status,
+        changed_by=by,
+        note=note[:500],
+    )
+    events.publish_on_commit(
+        events.WorkOrderStatusChanged(
+            business_id=locked.business_id,
+            work_order_id=locked.pk,
+            from_status=from_status,
+            to_status=to_status,
+            changed_by_id=by.pk if by else None,
+            occurred_at=timezone.now(),
+        )
+    )
+    work_order.status, work_order.completed_at = locked.status, locked.completed_at
+    return locked
+
+
+@transaction.atomic
+def work_order_assign(
+    *, work_order: WorkOrder, technician: Technician | None, by: User | None
+) -> WorkOrder:
+    locked = WorkOrder.objects.select_for_update().get(pk=work_order.pk)
+    if technician is not None:
+        _same_business(locked.business, technician)
+        if not technician.active:
+            raise DomainError(
+                f"{technician} is not an active technician.", field="assigned_technician"
+            )
+    previous = locked.assigned_technician_id
+    if previous == (technician.pk if technician else None):
+        return locked
+    if technician is None and locked.status in (S.DISPATCHED, S.EN_ROUTE, S.ON_SITE):
+        raise DomainError("A dispatched work order needs a technician; reschedule it first.")
+    locked.assigned_technician = technician
+    locked.save(update_fields=["assigned_technician", "updated_at"])
+    events.publish_on_commit(
+        events.WorkOrderAssigned(
+            business_id=locked.business_id,
+            work_order_id=locked.pk,
+            technician_id=technician.pk if technician else None,
+            previous_technician_id=previous,
+            occurred_at=timezone.now(),
+        )
+    )
+    work_order.assigned_technician = technician
+    return locked
+
+
+@transaction.atomic
+def work_order_line_add(
+    *,
+    work_order: WorkOrder,
+    kind: str,
+    description: str,
+    quantity: Decimal,
+    unit_price: Decimal | None = None,
+    part: Part | None = None,
+    category: ServiceCategory | None = None,
+    taxable: bool = True,
+    by: User | None = None,
+) -> LineItem:
+    """Parts and labour added on site. Refused once the job is closed (completed or later)."""
+    locked = WorkOrder.objects.select_for_update().get(pk=work_order.pk)
+    if locked.status not in LINE_EDITABLE_STATUSES:
+        raise DomainError(
+            f"Lines cannot be added to a work order that is {S(locked.status).label.lower()}."
+        )
+    _same_business(locked.business, part, category)
+    if kind not in LineItem.Kind.values:
+        raise DomainError(f"'{kind}' is not a line kind.", field="kind")
+    if quantity is None or Decimal(quantity) <= 0:
+        raise DomainError("Quantity must be greater than zero.", field="quantity")
+    if unit_price is None:
+        if part is None:
+            raise DomainError(
+                "A unit price is required unless a part from the catalogue is given.",
+                field="unit_price",
+            )
+        unit_price = part.unit_price
+    if Decimal(unit_price) < 0:
+        raise DomainError("The unit price cannot be negative.", field="unit_price")
+    return LineItem.objects.create(
+        business_id=locked.business_id,
+        work_order=locked,
+        kind=kind,
+        description=description or (part.name if part else ""),
+        quantity=Decimal(quantity),
+        unit_price=Decimal(unit_price),
+        part=part,
+        category=category or (part.category if part else None) or locked.category,
+        taxable=taxable,
+        created_by=by,
+    )

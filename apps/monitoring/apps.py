@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class MonitoringConfig(AppConfig):
+    """Integration health, reports and alerts (issue 8)."""
+
+    name = "apps.monitoring"
+    label = "monitoring"
