@@ -47,6 +47,7 @@ class SyncLog(BusinessOwned):
     """One sync run: what it did, counted, with the records that failed kept as rows."""
 
     class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         PARTIAL = "partial", "Partly failed"
@@ -64,18 +65,19 @@ class SyncLog(BusinessOwned):
     sync_type = models.CharField(max_length=50, help_text="The resource synced, e.g. customers")
     direction = models.CharField(max_length=15, choices=Direction.choices)
     trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     processed = models.PositiveIntegerField(default=0)
     succeeded = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
     message = models.TextField(blank=True)
-    started_at = models.DateTimeField()
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-started_at"]
-        indexes = [models.Index(fields=["connection", "-started_at"])]
+        ordering = ["-queued_at"]
+        indexes = [models.Index(fields=["connection", "-queued_at"])]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(processed__gte=models.F("succeeded") + models.F("failed")),
@@ -84,7 +86,7 @@ class SyncLog(BusinessOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sync_type} {self.direction} {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.sync_type} {self.direction} {self.queued_at:%Y-%m-%d %H:%M}"
 
 
 class SyncRecordError(BusinessOwned):

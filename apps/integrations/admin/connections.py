@@ -1,0 +1,280 @@
+"""Vendor connections and their mappings. Credentials are write-only here: shown masked, replaced
+whole, never rendered back into a page or a message."""
+
+from __future__ import annotations
+
+import json
+from contextvars import ContextVar
+
+from django import forms
+from django.contrib import admin, messages
+from django.db import models
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django_celery_beat.models import PeriodicTask
+
+from apps.core.admin.base import (
+    ServiceRefusal,
+    TenantModelForm,
+    TenantScopedAdmin,
+    TenantStackedInline,
+    TenantTabularInline,
+)
+from apps.core.admin.display import GRAY, GREEN, ORANGE, RED, badge, pretty_json
+from apps.core.errors import DomainError
+from apps.integrations.models import (
+    AccountMapping,
+    ConnectionStatus,
+    IntegrationConnection,
+    SyncLog,
+    SyncMapping,
+)
+from apps.integrations.redaction import redact
+
+_can_open_schedules: ContextVar[bool] = ContextVar("can_open_schedules", default=False)
+
+CONNECTION_COLORS = {
+    ConnectionStatus.CONNECTED: GREEN,
+    ConnectionStatus.NEEDS_RECONNECT: ORANGE,
+    ConnectionStatus.ERROR: RED,
+    ConnectionStatus.PENDING: GRAY,
+    ConnectionStatus.DISABLED: GRAY,
+}
+
+
+class WriteOnlyTextarea(forms.Textarea):
+    """Like a password input: what was typed is never echoed back, even on a form error."""
+
+    def format_value(self, value):
+        return None
+
+
+class ConnectionForm(TenantModelForm):
+    replace_credentials = forms.CharField(
+        label="Replace credentials",
+        required=False,
+        strip=True,
+        widget=WriteOnlyTextarea(attrs={"rows": 4, "autocomplete": "off", "spellcheck": "false"}),
+        help_text=(
+            'A JSON object, e.g. {"client_id": "...", "client_secret": "..."}. It replaces all '
+            "stored credentials. Leave blank to keep them. Never shown again after saving."
+        ),
+    )
+
+    def clean_replace_credentials(self) -> dict | None:
+        text = self.cleaned_data.get("replace_credentials") or ""
+        if not text:
+            return None
+        try:
+            value = json.loads(text)
+        except ValueError:
+            # The parser's message quotes the input, which may be a secret: give our own.
+            raise forms.ValidationError(
+                'The credentials are not valid JSON. Enter an object such as {"api_key": "..."}.'
+            ) from None
+        if not isinstance(value, dict) or not value:
+            raise forms.ValidationError(
+                "Enter the credentials as a JSON object of names and values."
+            )
+        return value
+
+
+class AccountMappingInline(TenantTabularInline):
+    model = AccountMapping
+    fields = ("kind", "local_key", "remote_id", "remote_name")
+
+
+class SyncMappingInline(TenantStackedInline):
+    model = SyncMapping
+    fields = (("local_resource", "remote_resource"), ("direction", "enabled"), "field_mappings")
+
+
+def connection_schedules(connection: IntegrationConnection) -> list[PeriodicTask]:
+    """The beat rows that sync this connection: named for it and carrying its id."""
+    tasks = PeriodicTask.objects.filter(name__startswith=f"integration:{connection.pk}:")
+    found = []
+    for task in tasks.select_related("interval", "crontab").order_by("name"):
+        try:
+            kwargs = json.loads(task.kwargs or "{}")
+        except ValueError:
+            continue
+        if isinstance(kwargs, dict) and kwargs.get("connection_id") == connection.pk:
+            found.append(task)
+    return found
+
+
+@admin.register(IntegrationConnection)
+class IntegrationConnectionAdmin(TenantScopedAdmin):
+    form = ConnectionForm
+    list_display = (
+        "name",
+        "provider",
+        "environment",
+        "status_badge",
+        "sync_enabled",
+        "last_sync_at",
+        "last_error_short",
+    )
+    list_filter = ("provider", "status", "environment", "sync_enabled")
+    search_fields = ("name", "external_account_id")
+    exclude = ("credentials",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    readonly_fields = (
+        "status_badge",
+        "credentials_display",
+        "last_sync_at",
+        "last_error_display",
+        "last_error_at",
+        "schedules",
+    )
+    fieldsets = (
+        (None, {"fields": ("provider", "name", "environment", "status_badge")}),
+        ("Credentials", {"fields": ("credentials_display", "replace_credentials")}),
+        ("Vendor account", {"fields": ("external_account_id", "api_base_url", "settings")}),
+        ("Sync", {"fields": ("sync_enabled", "last_sync_at", "schedules")}),
+        ("Last error", {"fields": ("last_error_display", "last_error_at")}),
+    )
+    inlines = (AccountMappingInline, SyncMappingInline)
+    actions = ("test_connection", "sync_now")
+
+    # --- display ---------------------------------------------------------------------------------
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: IntegrationConnection):
+        return badge(obj.get_status_display(), CONNECTION_COLORS.get(obj.status, GRAY))
+
+    @admin.display(description="credentials")
+    def credentials_display(self, obj: IntegrationConnection):
+        masked = obj.masked_credentials
+        if not masked:
+            return "(none stored)"
+        return format_html(
+            "<table>{}</table>",
+            format_html_join(
+                "", "<tr><td><code>{}</code></td><td>{}</td></tr>", sorted(masked.items())
+            ),
+        )
+
+    @admin.display(description="last error")
+    def last_error_short(self, obj: IntegrationConnection) -> str:
+        text = redact(obj.last_error, obj.secret_values())
+        return text[:80] + ("…" if len(text) > 80 else "")
+
+    @admin.display(description="last error")
+    def last_error_display(self, obj: IntegrationConnection):
+        # Services store errors redacted already; redact again in case a secret was rotated in.
+        return pretty_json(redact(obj.last_error, obj.secret_values())) if obj.last_error else "-"
+
+    @admin.display(description="schedules")
+    def schedules(self, obj: IntegrationConnection):
+        if obj.pk is None:
+            return "-"
+        rows = connection_schedules(obj)
+        if not rows:
+            return "No scheduled syncs."
+        can_open = _can_open_schedules.get()
+
+        def cell(task):
+            if not can_open:
+                return format_html("{}", task.name)
+            url = reverse("admin:django_celery_beat_periodictask_change", args=[task.pk])
+            return format_html('<a href="{}">{}</a>', url, task.name)
+
+        return format_html(
+            "<table><tr><th>task</th><th>runs</th><th>enabled</th><th>last run</th></tr>{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        cell(t),
+                        t.interval or t.crontab or "-",
+                        "yes" if t.enabled else "no",
+                        t.last_run_at or "never",
+                    )
+                    for t in rows
+                ),
+            ),
+        )
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # Readonly display methods get no request; a context variable (safe across threads)
+        # tells `schedules` whether this user may open the beat rows it links to.
+        token = _can_open_schedules.set(
+            request.user.has_perm("django_celery_beat.view_periodictask")
+        )
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        finally:
+            _can_open_schedules.reset(token)
+
+    # --- saving ----------------------------------------------------------------------------------
+    def save_model(self, request, obj, form, change):
+        credentials = form.cleaned_data.get("replace_credentials")
+        if not change:
+            if credentials is not None:
+                obj.credentials = credentials
+            return super().save_model(request, obj, form, change)
+        # Only the edited columns: a token refresh may have rewritten the credentials meanwhile.
+        editable = {f.name for f in IntegrationConnection._meta.concrete_fields if f.editable}
+        changed = [name for name in form.changed_data if name in editable]
+        if changed:
+            obj.save(update_fields=[*changed, "updated_at"])
+        if credentials is not None:
+            from apps.integrations.services import connection_credentials_replace
+
+            try:
+                connection_credentials_replace(connection=obj, credentials=credentials)
+            except DomainError as exc:
+                raise ServiceRefusal(exc, field="replace_credentials") from exc
+        return None
+
+    # --- actions ---------------------------------------------------------------------------------
+    @admin.action(description="Test connection", permissions=["view"])
+    def test_connection(self, request, queryset):
+        from apps.integrations.services import connection_test
+
+        for connection in queryset:
+            try:
+                check = connection_test(connection=connection)
+                ok, message = check.ok, check.message
+            except DomainError as exc:
+                ok, message = False, exc.message
+            message = redact(
+                message or ("Connected." if ok else "Failed."), connection.secret_values()
+            )
+            level = messages.SUCCESS if ok else messages.ERROR
+            self.message_user(request, f"{connection}: {message}", level)
+
+    @admin.action(description="Sync now", permissions=["view"])
+    def sync_now(self, request, queryset):
+        from apps.integrations.services import sync_request
+
+        for connection in queryset:
+            try:
+                logs = sync_request(
+                    connection=connection, resources=None, trigger=SyncLog.Trigger.MANUAL
+                )
+            except DomainError as exc:
+                message = redact(exc.message, connection.secret_values())
+                self.message_user(request, f"{connection}: {message}", messages.ERROR)
+                continue
+            resources = ", ".join(log.sync_type for log in logs) or "nothing"
+            self.message_user(
+                request, f"{connection}: sync queued for {resources}.", messages.SUCCESS
+            )
+
+
+@admin.register(AccountMapping)
+class AccountMappingAdmin(TenantScopedAdmin):
+    list_display = ("local_key", "kind", "remote_id", "remote_name", "connection")
+    list_filter = ("kind", "connection")
+    search_fields = ("local_key", "remote_id", "remote_name")
+    list_select_related = ("connection",)
+
+
+@admin.register(SyncMapping)
+class SyncMappingAdmin(TenantScopedAdmin):
+    list_display = ("local_resource", "direction", "remote_resource", "enabled", "connection")
+    list_filter = ("direction", "enabled", "connection")
+    search_fields = ("local_resource", "remote_resource")
+    list_select_related = ("connection",)

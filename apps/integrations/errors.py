@@ -1,0 +1,41 @@
+"""One error tree for every vendor. Tasks decide retry vs stop from the class alone.
+
+- TemporaryError: try again later (timeouts, 5xx, 429). RateLimited carries when.
+- AuthenticationError: credentials are wrong or revoked; retrying cannot help, a person must act.
+- RejectedError: the vendor understood and refused this record; fix the data, not the connection.
+"""
+
+from __future__ import annotations
+
+
+class ProviderError(Exception):
+    def __init__(self, message: str, *, status_code: int | None = None, vendor_code: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.status_code = status_code
+        self.vendor_code = vendor_code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class TemporaryError(ProviderError):
+    pass
+
+
+class RateLimited(TemporaryError):
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class AuthenticationError(ProviderError):
+    pass
+
+
+class RejectedError(ProviderError):
+    pass
+
+
+class NotConfigured(ProviderError):
+    """The connection lacks something the provider needs (no credentials, unknown provider)."""
