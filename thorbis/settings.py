@@ -213,6 +213,11 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,  # money leaves as exact strings, never floats
+    # Proxies in front of us; throttles key on the client address, not the load balancer's.
+    "NUM_PROXIES": env.int(
+        "NUM_PROXIES", default=1 if env.bool("BEHIND_TLS_PROXY", default=False) else 0
+    )
+    or None,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Thorbis Integrations Hub API",
@@ -242,24 +247,25 @@ SESSION_COOKIE_HTTPONLY = True
 # --- Logging: structured (structlog), secrets never logged ------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+import structlog  # noqa: E402  (configured here so every process logs the same way)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "json": {
             "()": "structlog.stdlib.ProcessorFormatter",
-            "processor": "structlog.processors.JSONRenderer",
+            "processor": structlog.processors.JSONRenderer(),
         },
         "console": {
             "()": "structlog.stdlib.ProcessorFormatter",
-            "processor": "structlog.dev.ConsoleRenderer",
+            "processor": structlog.dev.ConsoleRenderer(colors=False),
         },
     },
     "handlers": {"default": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["default"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
-import structlog  # noqa: E402  (configured here so every process logs the same way)
 
 structlog.configure(
     processors=[

@@ -84,6 +84,9 @@ def _deliver(event: object) -> None:
         try:
             handler(event)
         except Exception:
+            # Not `event=`: structlog takes the log message under that name.
             logger.exception(
-                "event_subscriber_failed", event=type(event).__name__, handler=handler.__qualname__
+                "event_subscriber_failed",
+                event_type=type(event).__name__,
+                handler=handler.__qualname__,
             )

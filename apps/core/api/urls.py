@@ -1,1 +1,15 @@
-urlpatterns: list = []
+"""Routes of /api/v1/ (mounted in thorbis/urls.py)."""
+
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from apps.core.api import views
+
+router = SimpleRouter()
+router.register("work-orders", views.WorkOrderViewSet, basename="work-order")
+
+urlpatterns = [
+    path("auth/token/", views.TokenObtainView.as_view(), name="api-token-obtain"),
+    path("me/", views.MeView.as_view(), name="api-me"),
+    *router.urls,
+]

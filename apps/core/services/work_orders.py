@@ -142,8 +142,10 @@ def work_order_transition(
     The row is locked and re-read first, so two people moving the same order at once are
     serialised and the second sees the first's result.
     """
+    # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the technician join,
+    # and only the work order row needs the lock.
     locked = (
-        WorkOrder.objects.select_for_update()
+        WorkOrder.objects.select_for_update(of=("self",))
         .select_related("assigned_technician")
         .get(pk=work_order.pk)
     )

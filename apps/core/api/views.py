@@ -1,0 +1,186 @@
+"""Technician app API: thin views that validate, fetch through the tenant mixin, call a service."""
+
+from __future__ import annotations
+
+from django.db.models import F, Prefetch, QuerySet
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+from rest_framework.viewsets import GenericViewSet
+
+from apps.core.api.filters import WorkOrderFilter
+from apps.core.api.mixins import BusinessContextMixin, BusinessScopedViewSetMixin
+from apps.core.api.serializers import (
+    ApiErrorSerializer,
+    LineInput,
+    LineSerializer,
+    MeSerializer,
+    TransitionInput,
+    WorkOrderDetailSerializer,
+    WorkOrderListSerializer,
+)
+from apps.core.models import Equipment, Technician, WorkOrder, WorkOrderPart
+from apps.core.services.work_orders import work_order_line_add, work_order_transition
+from apps.core.tenancy import scoped
+
+ERROR_400 = OpenApiResponse(ApiErrorSerializer, description="Refused or invalid input.")
+ERROR_404 = OpenApiResponse(
+    ApiErrorSerializer,
+    description="No such work order in your business (another business's id looks the same).",
+)
+ERROR_429 = OpenApiResponse(ApiErrorSerializer, description="Too many attempts; wait a minute.")
+
+
+class TokenObtainThrottle(AnonRateThrottle):
+    """Per client address; slows password guessing without locking the real user out."""
+
+    scope = "token_obtain"
+    rate = "20/min"
+
+
+@extend_schema(
+    tags=["auth"],
+    summary="Exchange username and password for an API token",
+    responses={200: AuthTokenSerializer, 400: ERROR_400, 429: ERROR_429},
+)
+class TokenObtainView(ObtainAuthToken):
+    """Send the token as `Authorization: Token <token>` on every later request."""
+
+    # Signing in needs no prior credentials; a stale token header must not block it.
+    authentication_classes = ()
+    throttle_classes = (TokenObtainThrottle,)
+
+
+class MeView(BusinessContextMixin, APIView):
+    """Who is signed in: the app's starting point after obtaining a token."""
+
+    @extend_schema(
+        tags=["me"],
+        summary="The signed-in user, their business and technician profile",
+        responses=MeSerializer,
+    )
+    def get(self, request: Request) -> Response:
+        technician = (
+            scoped(Technician, business=self.business)
+            .filter(user=request.user)
+            .prefetch_related("skills")
+            .first()
+        )
+        data = {"user": request.user, "business": self.business, "technician": technician}
+        return Response(MeSerializer(data, context={"request": request}).data)
+
+
+class WorkOrderPagination(PageNumberPagination):
+    # The app may fetch a whole day in one page; the cap keeps one request cheap.
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Work orders: a technician's own, or all of the business for office staff",
+        responses={200: WorkOrderListSerializer(many=True), 400: ERROR_400},
+    ),
+    retrieve=extend_schema(
+        summary="One work order with everything needed on site",
+        responses={200: WorkOrderDetailSerializer, 404: ERROR_404},
+    ),
+)
+@extend_schema(tags=["work orders"])
+class WorkOrderViewSet(
+    BusinessScopedViewSetMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, GenericViewSet
+):
+    """Work orders of your business. Technicians see the orders assigned to them; office staff
+    see all. Datetimes carry the business's UTC offset."""
+
+    queryset = WorkOrder.objects.all()
+    filter_backends = [DjangoFilterBackend]  # ordering lives in the FilterSet (validated)
+    filterset_class = WorkOrderFilter
+    pagination_class = WorkOrderPagination
+
+    def safely_get_queryset(self, queryset: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
+        user = self.request.user
+        if not (user.is_superuser or user.is_office_staff):
+            queryset = queryset.filter(assigned_technician__user=user)
+        queryset = queryset.select_related(
+            "customer", "location", "assigned_technician__user"
+        ).order_by(F("arrival_window_start").asc(nulls_last=True), "number", "pk")
+        if self.action == "retrieve":
+            queryset = self._with_detail_relations(queryset)
+        return queryset
+
+    @staticmethod
+    def _with_detail_relations(queryset: QuerySet[WorkOrder]) -> QuerySet[WorkOrder]:
+        # Everything WorkOrderDetailSerializer reads, in a fixed number of queries.
+        return queryset.select_related("category").prefetch_related(
+            "lines",
+            "required_skills",
+            Prefetch("part_requirements", queryset=WorkOrderPart.objects.select_related("part")),
+            Prefetch("equipment", queryset=Equipment.objects.order_by("pk")),
+            Prefetch("location__equipment", queryset=Equipment.objects.order_by("pk")),
+        )
+
+    def get_serializer_class(self):
+        if self.action == "list":
+            return WorkOrderListSerializer
+        if self.action == "transition":
+            return TransitionInput
+        if self.action == "lines":
+            return LineInput
+        return WorkOrderDetailSerializer
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "business": self.business}
+
+    def _detail(self, work_order: WorkOrder) -> dict:
+        fresh = self._with_detail_relations(self.get_queryset()).get(pk=work_order.pk)
+        return WorkOrderDetailSerializer(fresh, context=self.get_serializer_context()).data
+
+    @extend_schema(
+        summary="Move the work order to another status",
+        request=TransitionInput,
+        responses={200: WorkOrderDetailSerializer, 400: ERROR_400, 404: ERROR_404},
+    )
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk: str | None = None) -> Response:
+        work_order = self.get_object()  # 404 before reading the body: ids reveal nothing
+        payload = TransitionInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        work_order_transition(
+            work_order=work_order,
+            to_status=payload.validated_data["status"],
+            by=request.user,
+            note=payload.validated_data["note"],
+        )
+        return Response(self._detail(work_order))
+
+    @extend_schema(
+        summary="Add a part, labour or fee line",
+        request=LineInput,
+        responses={201: LineSerializer, 400: ERROR_400, 404: ERROR_404},
+    )
+    @action(detail=True, methods=["post"])
+    def lines(self, request: Request, pk: str | None = None) -> Response:
+        work_order = self.get_object()
+        payload = LineInput(data=request.data, context=self.get_serializer_context())
+        payload.is_valid(raise_exception=True)
+        data = payload.validated_data
+        line = work_order_line_add(
+            work_order=work_order,
+            kind=data["kind"],
+            description=data["description"],
+            quantity=data["quantity"],
+            unit_price=data["unit_price"],
+            part=data["part"],
+            taxable=data["taxable"],
+            by=request.user,
+        )
+        return Response(LineSerializer(line).data, status=status.HTTP_201_CREATED)
