@@ -53,7 +53,7 @@ def invoice_create_for_work_order(
 ) -> Invoice:
     """Invoice a completed work order: its lines move onto the invoice; the order becomes invoiced."""
     locked = (
-        WorkOrder.objects.select_for_update()
+        WorkOrder.objects.select_for_update(of=("self",))
         .select_related("business", "customer")
         .get(pk=work_order.pk)
     )
@@ -95,6 +95,8 @@ def payment_record(
     amount = Decimal(amount)
     if amount <= 0:
         raise DomainError("A payment must be greater than zero.", field="amount")
+    if amount != amount.quantize(CENT):
+        raise DomainError("A payment cannot have fractions of a cent.", field="amount")
     if method not in PaymentMethod.values:
         raise DomainError(f"'{method}' is not a payment method.", field="method")
     if locked.status in (InvoiceStatus.VOID, InvoiceStatus.DRAFT):
