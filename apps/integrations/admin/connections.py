@@ -203,7 +203,10 @@ class IntegrationConnectionAdmin(TenantScopedAdmin):
             request.user.has_perm("django_celery_beat.view_periodictask")
         )
         try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
+            response = super().changeform_view(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):
+                response.render()  # a TemplateResponse renders late, after the reset below
+            return response
         finally:
             _can_open_schedules.reset(token)
 
