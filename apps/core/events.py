@@ -8,10 +8,12 @@ failing subscriber is logged without stopping the others or undoing the committe
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import structlog
@@ -21,6 +23,9 @@ logger = structlog.get_logger(__name__)
 
 E = TypeVar("E")
 _subscribers: dict[type, list[Callable[[Any], None]]] = defaultdict(list)
+_suppressed: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "events_suppressed", default=False
+)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -76,7 +81,22 @@ def unsubscribe(event_type: type, handler: Callable[[Any], None]) -> None:
 
 
 def publish_on_commit(event: object) -> None:
+    if _suppressed.get():
+        return
     transaction.on_commit(lambda: _deliver(event))
+
+
+@contextlib.contextmanager
+def suppressed() -> Iterator[None]:
+    """Publish nothing inside: demo seeding and backfills write history, not news.
+
+    Without it, seeding would text customers and push invoices for work that never happened.
+    """
+    token = _suppressed.set(True)
+    try:
+        yield
+    finally:
+        _suppressed.reset(token)
 
 
 def _deliver(event: object) -> None:

@@ -7,6 +7,7 @@ import pytest
 from django.db import transaction
 
 from apps.core import events
+from tests import factories as f
 
 # on_commit needs a database connection, and the test transaction stands in for the request's.
 pytestmark = pytest.mark.django_db
@@ -126,3 +127,24 @@ def test_unsubscribe_stops_delivery_and_ignores_unknown_handlers(
         events.publish_on_commit(Ping(1))
 
     assert received == []
+
+
+def test_suppressed_publishes_nothing_and_restores_afterwards(
+    business, captured_events, django_capture_on_commit_callbacks
+):
+    from apps.core.services.work_orders import work_order_create
+
+    location = f.ServiceLocationFactory(customer__business=business)
+    category = f.ServiceCategoryFactory(business=business)
+    kwargs = {
+        "business": business,
+        "customer": location.customer,
+        "location": location,
+        "category": category,
+    }
+    with django_capture_on_commit_callbacks(execute=True), events.suppressed():
+        work_order_create(summary="backfilled", **kwargs)
+    assert captured_events == []
+    with django_capture_on_commit_callbacks(execute=True):
+        work_order_create(summary="live", **kwargs)
+    assert [type(e).__name__ for e in captured_events] == ["WorkOrderCreated"]
