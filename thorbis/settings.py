@@ -5,6 +5,7 @@ cache, so a newcomer needs no server. Production sets DATABASE_URL, REDIS_URL, S
 FIELD_ENCRYPTION_KEYS; it is safe by default (DEBUG off, secure cookies, HSTS behind a flag).
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -149,7 +150,6 @@ WHITENOISE_USE_FINDERS = DEBUG
 MEDIA_ROOT = VAR_DIR / "media"
 MEDIA_URL = "media/"
 
-FORMS_URLFIELD_ASSUME_HTTPS = True  # Django 6's default; silences the 5.x transition warning
 PHONENUMBER_DEFAULT_REGION = env.str("PHONENUMBER_DEFAULT_REGION", default="US")
 PHONENUMBER_DB_FORMAT = "E164"
 
@@ -285,3 +285,17 @@ structlog.configure(
 
 DEMO_ADMIN_USERNAME = env.str("DEMO_ADMIN_USERNAME", default="admin")
 DEMO_ADMIN_PASSWORD = env.str("DEMO_ADMIN_PASSWORD", default="thorbis-demo")
+
+# --- Email (django-anymail; issue 4) -------------------------------------------------------------
+# Any anymail ESP, e.g. EMAIL_BACKEND=anymail.backends.postmark.EmailBackend with
+# ANYMAIL_POSTMARK_SERVER_TOKEN. The embedded default prints mail to the console.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@thorbis.localhost")
+# Every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"] (tokens, api_url, WEBHOOK_SECRET as
+# "user:pass" for the tracking webhooks at /webhooks/anymail/<esp>/tracking/).
+ANYMAIL = {
+    k.removeprefix("ANYMAIL_"): v for k, v in os.environ.items() if k.startswith("ANYMAIL_")
+}
+# Comms hooks (dotted paths): ETA from routing, payment links from payments. Empty: built-ins.
+COMMS_ETA_PROVIDER = env.str("COMMS_ETA_PROVIDER", default="")
+COMMS_PAYMENT_LINK_PROVIDER = env.str("COMMS_PAYMENT_LINK_PROVIDER", default="")
