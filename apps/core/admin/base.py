@@ -270,24 +270,6 @@ class TenantStackedInline(TenantScopedInlineMixin, admin.StackedInline):
     pass
 
 
-class ReadOnlyInlineMixin:
-    """History shown beside its parent: never added, edited or removed from here."""
-
-    can_delete = False
-    extra = 0
-    max_num = 0
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class ReadOnlyAdminMixin:
     """Records written by the system (audit, sync runs, webhooks): looked at, never edited."""
 
@@ -299,3 +281,12 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+class ReadOnlyInlineMixin(ReadOnlyAdminMixin):
+    """History shown beside its parent: never added, edited or removed from here."""
+
+    can_delete = False
+    extra = 0
+    max_num = 0
+    show_change_link = True
