@@ -19,7 +19,7 @@ PYTHON = $(shell for p in python3.12 python3.11 python3; do \
 	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; \
 	done)
 
-.PHONY: help install run test lint format migrate seed
+.PHONY: help install tools run test lint format migrate seed
 
 help:
 	@echo "make install  create .venv and install the project with its dev tools"
@@ -41,6 +41,16 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
+# Prism serves the vendors' official OpenAPI specs on loopback for the adapter tests. Without npm
+# those tests skip with the reason; everything else runs.
+PRISM := .tools/node_modules/.bin/prism
+$(PRISM):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --prefix .tools --no-audit --no-fund --loglevel=error @stoplight/prism-cli@5.14.2; \
+	else echo "npm not found: the Prism-backed vendor tests will be skipped."; fi
+
+tools: $(PRISM)
+
 # Development defaults for the commands that start or change the local system; `make test` keeps
 # the production settings (DEBUG off) so the suite tests what is deployed.
 run migrate seed: export DJANGO_DEBUG ?= true
@@ -49,6 +59,7 @@ run: export PUBLIC_BASE_URL ?= http://$(URL_HOST):$(PORT)
 run: install
 	@mkdir -p var/broker/queue var/broker/processed
 	$(MANAGE) migrate --noinput
+	$(MANAGE) setup_monitoring_schedules
 	@$(MANAGE) seed_demo | tee var/seed_demo.out
 	@$(MANAGE) demo_admin | tee var/demo_admin.out
 	@echo
@@ -62,7 +73,7 @@ run: install
 	@echo "================================================================================"
 	@HOST=$(HOST) PATH="$(abspath $(BIN)):$$PATH" $(BIN)/honcho -f Procfile.dev start -p $(PORT)
 
-test: install
+test: install tools
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -6,3 +6,9 @@ class MonitoringConfig(AppConfig):
 
     name = "apps.monitoring"
     label = "monitoring"
+    verbose_name = "Monitoring"
+
+    def ready(self) -> None:
+        from apps.monitoring.notify import slack
+
+        slack.register()

@@ -38,6 +38,9 @@ _DISPATCHER: dict[str, str] = {
     "integrations.externalref": "view",
     "integrations.inboundevent": "view",
     "integrations.integrationactivity": "view",
+    "monitoring.alert": "view",
+    "monitoring.alertnotification": "view",
+    "monitoring.weeklyreportdelivery": "view",
 }
 _MANAGER: dict[str, str] = {
     **_DISPATCHER,
@@ -50,6 +53,7 @@ _MANAGER: dict[str, str] = {
     "integrations.accountmapping": "view add change delete",
     "integrations.syncmapping": "view add change delete",
     "integrations.inboundevent": "view change",  # change = may replay a stored webhook
+    "monitoring.monitoringsettings": "view add change",  # thresholds and alert channels
 }
 _ADMIN: dict[str, str] = {
     **_MANAGER,

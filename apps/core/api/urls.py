@@ -1,6 +1,6 @@
 """Routes of /api/v1/ (mounted in thorbis/urls.py)."""
 
-from django.urls import path
+from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from apps.core.api import views
@@ -12,4 +12,5 @@ urlpatterns = [
     path("auth/token/", views.TokenObtainView.as_view(), name="api-token-obtain"),
     path("me/", views.MeView.as_view(), name="api-me"),
     *router.urls,
+    path("", include("apps.monitoring.api.urls")),
 ]

@@ -1,0 +1,1 @@
+"""The monitoring benchmark (manage.py monitoring_benchmark), in its own PostgreSQL database."""

@@ -1,0 +1,1 @@
+"""Writes: rollups, alerts, the health check, retention, token refresh, reports, schedules."""

@@ -1,0 +1,1 @@
+"""Manager pages (health, report, PDF) and the service endpoints (/healthz, /readyz, /metrics)."""
