@@ -293,9 +293,7 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@thorbis.localhost")
 # Every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"] (tokens, api_url, WEBHOOK_SECRET as
 # "user:pass" for the tracking webhooks at /webhooks/anymail/<esp>/tracking/).
-ANYMAIL = {
-    k.removeprefix("ANYMAIL_"): v for k, v in os.environ.items() if k.startswith("ANYMAIL_")
-}
+ANYMAIL = {k.removeprefix("ANYMAIL_"): v for k, v in os.environ.items() if k.startswith("ANYMAIL_")}
 # Comms hooks (dotted paths): ETA from routing, payment links from payments. Empty: built-ins.
 COMMS_ETA_PROVIDER = env.str("COMMS_ETA_PROVIDER", default="")
 COMMS_PAYMENT_LINK_PROVIDER = env.str("COMMS_PAYMENT_LINK_PROVIDER", default="")
