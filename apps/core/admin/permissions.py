@@ -41,6 +41,12 @@ _DISPATCHER: dict[str, str] = {
     "monitoring.alert": "view",
     "monitoring.alertnotification": "view",
     "monitoring.weeklyreportdelivery": "view",
+    "diagnostics.reading": "view add",  # typed-in readings; captured ones arrive over the API
+    "diagnostics.instrument": "view add change",
+    "diagnostics.equipmentprofile": "view add change",
+    "diagnostics.finding": "view",
+    "diagnostics.findingoverride": "view",
+    "diagnostics.diagnosticreport": "view",
 }
 _MANAGER: dict[str, str] = {
     **_DISPATCHER,

@@ -13,4 +13,5 @@ urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),
     *router.urls,
     path("", include("apps.monitoring.api.urls")),
+    path("", include("apps.diagnostics.api.urls")),
 ]

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from apps.diagnostics.models import (
+    CaptureMethod,
+    Finding,
+    InstrumentFamily,
+    Phase,
+    Quantity,
+    Reading,
+    Severity,
+)
+from apps.diagnostics.units import UNIT_CHOICES
+
+
+class ReadingOut(serializers.ModelSerializer):
+    instrument_family = serializers.CharField(
+        source="instrument.family", default="", read_only=True
+    )
+    instrument_model = serializers.CharField(source="instrument.model", default="", read_only=True)
+
+    class Meta:
+        model = Reading
+        fields = [
+            "id",
+            "client_id",
+            "work_order",
+            "equipment",
+            "quantity",
+            "value",
+            "unit",
+            "instrument_family",
+            "instrument_model",
+            "instrument_serial",
+            "capture_method",
+            "taken_at",
+            "phase",
+        ]
+        read_only_fields = fields
+
+
+class ReadingIn(serializers.Serializer):
+    """One reading as the agent or the app sends it. Ids of work order / equipment are resolved
+    through the caller's business by the view."""
+
+    client_id = serializers.UUIDField()
+    work_order = serializers.IntegerField(min_value=1)
+    equipment = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    quantity = serializers.ChoiceField(Quantity.choices)
+    value = serializers.DecimalField(max_digits=12, decimal_places=4)
+    unit = serializers.ChoiceField(UNIT_CHOICES)
+    taken_at = serializers.DateTimeField()
+    capture_method = serializers.ChoiceField(CaptureMethod.choices, default=CaptureMethod.BLE)
+    phase = serializers.ChoiceField(Phase.choices, default=Phase.TEST_IN)
+    instrument_family = serializers.ChoiceField(
+        InstrumentFamily.choices, required=False, allow_blank=True, default=""
+    )
+    instrument_model = serializers.CharField(
+        max_length=80, required=False, default="", allow_blank=True
+    )
+    instrument_serial = serializers.CharField(
+        max_length=80, required=False, default="", allow_blank=True
+    )
+
+
+class BatchIn(serializers.Serializer):
+    readings = ReadingIn(many=True, allow_empty=False, max_length=500)
+
+
+class BatchOut(serializers.Serializer):
+    created = serializers.IntegerField()
+    already_stored = serializers.IntegerField()
+    readings = ReadingOut(many=True)
+
+
+class ManualIn(serializers.Serializer):
+    client_id = serializers.UUIDField(required=False)
+    equipment = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+    quantity = serializers.ChoiceField(Quantity.choices)
+    value = serializers.DecimalField(max_digits=12, decimal_places=4)
+    unit = serializers.ChoiceField(UNIT_CHOICES)
+    taken_at = serializers.DateTimeField(required=False)
+    phase = serializers.ChoiceField(Phase.choices, default=Phase.TEST_IN)
+    instrument_serial = serializers.CharField(
+        max_length=80, required=False, default="", allow_blank=True
+    )
+
+
+class ImportIn(serializers.Serializer):
+    file = serializers.FileField()
+    phase = serializers.ChoiceField(Phase.choices, default=Phase.TEST_IN)
+    equipment = serializers.IntegerField(min_value=1, required=False, allow_null=True)
+
+
+class AnalyzeIn(serializers.Serializer):
+    phase = serializers.ChoiceField(Phase.choices, default=Phase.TEST_IN)
+
+
+class FindingOut(serializers.ModelSerializer):
+    # Plain strings (pass/attention/fail/danger or ""), so the schema has one SeverityEnum.
+    effective_severity = serializers.CharField(read_only=True)
+    override_severity = serializers.CharField(read_only=True)
+    readings = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+
+    class Meta:
+        model = Finding
+        fields = [
+            "id",
+            "work_order",
+            "equipment",
+            "phase",
+            "rule_id",
+            "rule_version",
+            "severity",
+            "override_severity",
+            "override_reason",
+            "effective_severity",
+            "message",
+            "recommendation",
+            "measured",
+            "readings",
+        ]
+        read_only_fields = fields
+
+
+class OverrideIn(serializers.Serializer):
+    severity = serializers.ChoiceField(Severity.choices)
+    reason = serializers.CharField(max_length=2000)
