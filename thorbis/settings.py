@@ -6,10 +6,10 @@ FIELD_ENCRYPTION_KEYS; it is safe by default (DEBUG off, secure cookies, HSTS be
 """
 
 import os
+import secrets
 from pathlib import Path
 
 import environ
-from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # embedded database, broker folders, uploaded files
@@ -19,10 +19,23 @@ environ.Env.read_env(BASE_DIR / ".env") if (BASE_DIR / ".env").exists() else Non
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
-_DEV_SECRET = "dev-only-insecure-secret-key-change-me"  # noqa: S105
-SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET if DEBUG else "")
-if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set when DJANGO_DEBUG is off.")
+
+def _machine_secret_key() -> str:
+    """A random key generated once per machine and kept in var/secret_key (mode 600).
+
+    So `python manage.py ...` works with nothing set, yet no key is ever hard-coded. Anything
+    running on more than one machine must set SECRET_KEY (and FIELD_ENCRYPTION_KEYS) explicitly.
+    """
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+SECRET_KEY = env.str("SECRET_KEY", default="") or _machine_secret_key()
 SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 
 # Credentials at rest: the first key encrypts, every key decrypts (rotation: prepend the new key,
@@ -197,6 +210,11 @@ CELERY_TASK_ROUTES = {
 # --- Integrations -------------------------------------------------------------------------------
 INTEGRATIONS_HTTP_CONNECT_TIMEOUT = env.float("INTEGRATIONS_HTTP_CONNECT_TIMEOUT", default=5.0)
 INTEGRATIONS_HTTP_READ_TIMEOUT = env.float("INTEGRATIONS_HTTP_READ_TIMEOUT", default=30.0)
+
+# --- Routing ------------------------------------------------------------------------------------
+ROUTING_POLICY = env.json("ROUTING_POLICY", default={})  # overrides of the planner's weights
+ROUTING_MATRIX_CACHE_SECONDS = env.int("ROUTING_MATRIX_CACHE_SECONDS", default=6 * 3600)
+ROUTING_TILE_URL = env.str("ROUTING_TILE_URL", default="")
 
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

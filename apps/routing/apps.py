@@ -6,3 +6,8 @@ class RoutingConfig(AppConfig):
 
     name = "apps.routing"
     label = "routing"
+    verbose_name = "Routing"
+
+    def ready(self) -> None:
+        from apps.routing import receivers  # noqa: F401  (subscribes to work order events)
+        from apps.routing.travel import providers  # noqa: F401  (registers osrm, google, here)

@@ -41,6 +41,8 @@ _DISPATCHER: dict[str, str] = {
     "monitoring.alert": "view",
     "monitoring.alertnotification": "view",
     "monitoring.weeklyreportdelivery": "view",
+    "routing.routeplan": "view change",  # optimize a day, apply or discard the draft
+    "routing.technicianlocation": "view",
     "diagnostics.reading": "view add",  # typed-in readings; captured ones arrive over the API
     "diagnostics.instrument": "view add change",
     "diagnostics.equipmentprofile": "view add change",

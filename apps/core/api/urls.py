@@ -12,6 +12,7 @@ urlpatterns = [
     path("auth/token/", views.TokenObtainView.as_view(), name="api-token-obtain"),
     path("me/", views.MeView.as_view(), name="api-me"),
     *router.urls,
+    path("", include("apps.routing.api.urls")),
     path("", include("apps.monitoring.api.urls")),
     path("", include("apps.diagnostics.api.urls")),
 ]

@@ -255,3 +255,33 @@ def work_order_line_add(
         taxable=taxable,
         created_by=by,
     )
+
+
+@transaction.atomic
+def work_order_window_set(
+    *,
+    work_order: WorkOrder,
+    arrival_window_start: dt.datetime,
+    arrival_window_end: dt.datetime,
+    by: User | None = None,
+) -> WorkOrder:
+    """Promise the customer a new arrival window (route planning, rescheduling).
+
+    Refused once the job is closed; the window must be aware and end after it starts.
+    """
+    locked = WorkOrder.objects.select_for_update().get(pk=work_order.pk)
+    if locked.status not in LINE_EDITABLE_STATUSES:
+        raise DomainError(
+            f"A work order that is {S(locked.status).label.lower()} cannot get a new window."
+        )
+    if arrival_window_start is None or arrival_window_end is None:
+        raise DomainError(
+            "An arrival window needs both a start and an end.", field="arrival_window_end"
+        )
+    _check_window(arrival_window_start, arrival_window_end)
+    locked.arrival_window_start = arrival_window_start
+    locked.arrival_window_end = arrival_window_end
+    locked.save(update_fields=["arrival_window_start", "arrival_window_end", "updated_at"])
+    work_order.arrival_window_start = arrival_window_start
+    work_order.arrival_window_end = arrival_window_end
+    return locked

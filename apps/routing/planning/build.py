@@ -1,0 +1,300 @@
+"""Planning inputs -> the neutral solver problem, and the jobs no one could take.
+
+Hard rules become eligibility (a job only goes to a technician with every required skill and
+enough of every required part in the van), windows and shifts. Soft rules become prizes
+(emergencies above promised windows above the backlog), discounts (the customer's usual
+technician, today's technician) and the overtime price.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+
+from apps.integrations.errors import ProviderError
+from apps.routing.models import UnassignedReason
+from apps.routing.solver import Problem, Vehicle, Visit
+from apps.routing.travel import Choice, LatLng, TravelMatrix
+
+from .inputs import DayInput, JobInput, TechInput
+from .policy import Policy
+
+R = UnassignedReason
+
+
+@dataclasses.dataclass
+class Refusal:
+    job: JobInput
+    reason: str
+    detail: str
+
+
+@dataclasses.dataclass
+class DayProblem:
+    day: DayInput
+    policy: Policy
+    problem: Problem
+    matrix: TravelMatrix
+    point_index: dict[tuple[float, float], int]
+    jobs: list[JobInput]  # visit i is jobs[i]
+    techs: list[TechInput]  # vehicle k is techs[k]
+    refused: list[Refusal]
+    part_dimensions: list[int]  # part id per load dimension
+    travel_note: str = ""
+    neutral_rows: np.ndarray | None = None  # travel-matrix point behind each problem location
+
+    def loc(self, point: LatLng) -> int:
+        return self.point_index[point.rounded()]
+
+    def visit_of_job(self) -> dict[int, int]:
+        return {job.id: i for i, job in enumerate(self.jobs)}
+
+
+def eligible(tech: TechInput, job: JobInput) -> bool:
+    return job.skills <= tech.skills and all(
+        tech.stock.get(part, 0) >= qty for part, qty in job.parts.items()
+    )
+
+
+def _refusal(day: DayInput, job: JobInput) -> Refusal | None:
+    techs = day.technicians
+    if job.point is None:
+        return Refusal(job, R.NO_LOCATION, "Add latitude and longitude to the service location.")
+    if not techs:
+        return Refusal(job, R.NO_TECHNICIAN, "No active technician works that day.")
+    skilled = [t for t in techs if job.skills <= t.skills]
+    if not skilled:
+        missing = sorted(
+            day.skill_names.get(s, str(s))
+            for s in job.skills - set().union(*(t.skills for t in techs))
+        ) or sorted(day.skill_names.get(s, str(s)) for s in job.skills)
+        return Refusal(job, R.NO_SKILL, "Needs " + ", ".join(missing) + "; no technician has it.")
+    if not any(eligible(t, job) for t in skilled):
+        names = sorted(day.part_names.get(p, str(p)) for p in job.parts)
+        return Refusal(
+            job,
+            R.NO_PARTS,
+            "No qualified technician carries " + ", ".join(f"{n}" for n in names) + ".",
+        )
+    return None
+
+
+def build(day: DayInput, policy: Policy, travel: Choice) -> DayProblem:
+    refused, jobs = [], []
+    for job in day.jobs:
+        working = any(t.id == job.fixed_to for t in day.technicians)
+        if job.fixed_to is not None and job.point is not None and working:
+            jobs.append(job)  # already happening: no eligibility question
+            continue
+        refusal = _refusal(day, job)
+        if refusal:
+            refused.append(refusal)
+        else:
+            jobs.append(job)
+    techs = list(day.technicians)
+    points: dict[tuple[float, float], LatLng] = {}
+    for p in [*(t.start_point for t in techs), *(t.home for t in techs), *(j.point for j in jobs)]:
+        points.setdefault(p.rounded(), p)
+    ordered = list(points.values())
+    point_index = {p.rounded(): i for i, p in enumerate(ordered)}
+    matrix, note = _matrix(day, travel, ordered, techs)
+    dp = DayProblem(
+        day=day,
+        policy=policy,
+        problem=None,  # type: ignore[arg-type]  (set below)
+        matrix=matrix,
+        point_index=point_index,
+        jobs=jobs,
+        techs=techs,
+        refused=refused,
+        part_dimensions=_binding_parts(techs, jobs),
+        travel_note=note,
+    )
+    dp.problem = _problem(dp) if dp.techs and dp.jobs else None
+    return dp
+
+
+def _matrix(day: DayInput, travel: Choice, points: list[LatLng], techs: list[TechInput]):
+    if not techs:
+        return travel.fallback.matrix(points, departure=day.now), ""
+    departure = min(t.start_at for t in techs)
+    until = max(t.latest_end for t in techs)
+    try:
+        return travel.provider.matrix(points, departure=departure, until=until), ""
+    except ProviderError as exc:
+        # A plan with estimated drive times beats no plan; the dispatcher sees why.
+        note = f"{travel.provider.source} failed ({exc}); drive times are estimated."
+        return travel.fallback.matrix(points, departure=departure, until=until), note
+
+
+def _binding_parts(techs: list[TechInput], jobs: list[JobInput]) -> list[int]:
+    """Parts where some van could run out if it took every job it qualifies for.
+
+    Only those need a load dimension; for the rest, eligibility alone keeps the plan honest.
+    """
+    binding = []
+    for part in sorted({p for j in jobs for p in j.parts}):
+        for tech in techs:
+            demand = sum(j.parts.get(part, 0) for j in jobs if eligible(tech, j))
+            if tech.stock.get(part, 0) < demand:
+                binding.append(part)
+                break
+    return binding
+
+
+def _problem(dp: DayProblem) -> Problem:
+    """Locations of the neutral problem: one per vehicle end point, then one per visit.
+
+    Giving every visit its own row lets each leg carry the drive time of the hours it can
+    happen in (a 10-12 job to a 12-14 job never meets the evening rush), which keeps the
+    solver honest about traffic without reserving rush-hour times all day.
+    """
+    day, policy = dp.day, dp.policy
+    ends: dict[tuple[float, float], LatLng] = {}
+    for tech in dp.techs:
+        ends.setdefault(tech.start_point.rounded(), tech.start_point)
+        ends.setdefault(tech.home.rounded(), tech.home)
+    end_points = list(ends.values())
+    end_index = {p.rounded(): i for i, p in enumerate(end_points)}
+    n_ends = len(end_points)
+    horizon_start = min(day.seconds(t.start_at) for t in dp.techs)
+    horizon_end = max(day.seconds(t.latest_end) for t in dp.techs)
+    depart_after = np.full(n_ends + len(dp.jobs), horizon_start)
+    arrive_before = np.full(n_ends + len(dp.jobs), horizon_end)
+    for tech in dp.techs:
+        row = end_index[tech.start_point.rounded()]
+        depart_after[row] = min(depart_after[row], day.seconds(tech.start_at))
+    for i, job in enumerate(dp.jobs):
+        if job.fixed_to is not None:
+            # Under way: reached within the next couple of hours, whatever its window said.
+            arrive_before[n_ends + i] = min(horizon_end, horizon_start + 2 * 3600)
+        elif job.window_start and job.window_end:
+            depart_after[n_ends + i] = max(horizon_start, day.seconds(job.window_start))
+            arrive_before[n_ends + i] = min(horizon_end, day.seconds(job.window_end))
+        depart_after[n_ends + i] += job.duration_minutes * 60
+    rows = np.array(
+        [dp.loc(p) for p in end_points] + [dp.loc(job.point) for job in dp.jobs], dtype=np.int64
+    )
+    durations = dp.matrix.bounded_durations(
+        rows, rows, depart_after, np.maximum(arrive_before, depart_after), day.day_start
+    )
+    np.fill_diagonal(durations, 0.0)
+    dp.neutral_rows = rows
+    vehicles = []
+    fixed = {job.fixed_to: n_ends + i for i, job in enumerate(dp.jobs) if job.fixed_to}
+    for tech in dp.techs:
+        start, end = day.seconds(tech.start_at), day.seconds(tech.shift_end)
+        latest_end = day.seconds(tech.latest_end)
+        if tech.id in fixed:
+            # A job under way that runs past the end of the day still has to be finished.
+            row, home = fixed[tech.id], end_index[tech.home.rounded()]
+            here = end_index[tech.start_point.rounded()]
+            job = dp.jobs[row - n_ends]
+            finish = start + durations[here, row] + job.duration_minutes * 60 + durations[row, home]
+            latest_end = max(latest_end, finish)
+        lunch = _lunch_ahead(day, policy, tech)
+        preferred = {}
+        for i, job in enumerate(dp.jobs):
+            bonus = 0.0
+            if job.usual_technician == tech.id:
+                bonus += policy.continuity_bonus_seconds
+            if job.assigned_to == tech.id:
+                bonus += policy.keep_assignment_bonus_seconds
+            if bonus:
+                preferred[i] = bonus
+        vehicles.append(
+            Vehicle(
+                key=tech.id,
+                start=end_index[tech.start_point.rounded()],
+                end=end_index[tech.home.rounded()],
+                earliest_start=start,
+                latest_start=start,  # paid from shift start: overtime counts from there
+                latest_end=latest_end,
+                capacity=tuple(tech.stock.get(p, 0) for p in dp.part_dimensions),
+                max_duration=max(0.0, end - start - lunch * 60),
+                max_overtime=_overtime(tech, start, end, lunch, latest_end, day),
+                overtime_cost=policy.overtime_weight,
+                preferred=preferred,
+            )
+        )
+    index_of_tech = {t.id: k for k, t in enumerate(dp.techs)}
+    visits = [
+        _visit(dp, i, job, index_of_tech, durations, n_ends, end_index)
+        for i, job in enumerate(dp.jobs)
+    ]
+    coords = [(p.lng, p.lat) for p in end_points] + [(j.point.lng, j.point.lat) for j in dp.jobs]
+    return Problem(
+        visits=tuple(visits),
+        vehicles=tuple(vehicles),
+        distances=durations,  # minimise drive time; metres are reported, not optimised
+        durations=durations,
+        scale=1.0,
+        name=f"{day.business.slug} {day.date}",
+        coordinates=np.array(coords),
+    )
+
+
+def _overtime(tech: TechInput, start, end, lunch, latest_end, day: DayInput) -> float:
+    allowed = tech.max_overtime_minutes * 60 + max(0.0, start - end)
+    if latest_end > day.seconds(tech.latest_end):  # stretched for a job under way
+        allowed = max(allowed, latest_end - start - max(0.0, end - start - lunch * 60))
+    return allowed
+
+
+def _lunch_ahead(day: DayInput, policy: Policy, tech: TechInput) -> int:
+    """Lunch minutes still to take: none if the lunch period is over before the day starts."""
+    lunch_end = dt.datetime.combine(day.date, policy.lunch_until).replace(tzinfo=day.tz)
+    return tech.lunch_minutes if tech.start_at < lunch_end else 0
+
+
+def _visit(dp: DayProblem, i: int, job: JobInput, index_of_tech, durations, n_ends, end_index):
+    day, policy = dp.day, dp.policy
+    early, late = 0.0, float("inf")
+    if job.window_start and job.window_end:
+        early, late = day.seconds(job.window_start), day.seconds(job.window_end)
+    factor = policy.high_priority_factor if job.priority == "high" else 1.0
+    prize = (policy.promised_prize if job.window_start else policy.backlog_prize) * factor
+    vehicles = frozenset(k for k, t in enumerate(dp.techs) if eligible(t, job))
+    first_on = None
+    if job.fixed_to is not None and job.fixed_to in index_of_tech:
+        # Required: the technician is on it, whatever it costs (the vehicle's day is stretched
+        # to fit it, see _problem), so the search can never trade it for other jobs.
+        first_on, vehicles = index_of_tech[job.fixed_to], None
+        # On site: working now, the window no longer matters. En route and early: the
+        # customer still expects them from the window's start, so they wait.
+        prize, late = None, float("inf")
+        early = 0.0 if job.status == "on_site" else early
+    elif job.pinned_to is not None and index_of_tech.get(job.pinned_to) in vehicles:
+        vehicles = frozenset({index_of_tech[job.pinned_to]})
+    if job.emergency and first_on is None:
+        prize = policy.emergency_prize
+        reach = _earliest_reach(dp, i, vehicles, durations, n_ends, end_index)
+        late = max(early, min(late, max(early, reach) + policy.emergency_slack_minutes * 60))
+    return Visit(
+        key=job.id,
+        location=n_ends + i,
+        service=job.duration_minutes * 60.0,
+        early=early,
+        late=late,
+        demand=tuple(job.parts.get(p, 0) for p in dp.part_dimensions),
+        prize=prize,
+        vehicles=vehicles,
+        first_on=first_on,
+    )
+
+
+def _earliest_reach(dp: DayProblem, i: int, vehicles, durations, n_ends, end_index) -> float:
+    """Soonest any eligible technician could arrive, after finishing the job they are on."""
+    best = float("inf")
+    fixed = {j.fixed_to: n for n, j in enumerate(dp.jobs) if j.fixed_to is not None}
+    for k in vehicles:
+        tech = dp.techs[k]
+        clock, here = dp.day.seconds(tech.start_at), end_index[tech.start_point.rounded()]
+        if tech.id in fixed:
+            current = fixed[tech.id]
+            clock += durations[here, n_ends + current] + dp.jobs[current].duration_minutes * 60
+            here = n_ends + current
+        best = min(best, clock + durations[here, n_ends + i])
+    return best

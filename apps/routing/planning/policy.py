@@ -1,0 +1,46 @@
+"""How the planner weighs things. Defaults suit a home-services business; override any of them
+with the ROUTING_POLICY setting (a dict of the field names below)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    # Costs are in seconds of driving: the solver minimises drive time, and leaves a job out
+    # only when fitting it would cost more driving (or overtime) than the job is worth.
+    emergency_prize: float = 36_000.0  # worth ten hours of driving
+    promised_prize: float = 14_400.0  # a window promised to the customer: four hours
+    backlog_prize: float = 3_600.0  # no window yet: fills free time, never forces overtime
+    high_priority_factor: float = 2.0
+    # An emergency's latest arrival is the earliest any eligible technician could get there
+    # plus this slack; it makes the emergency the technician's next stop.
+    emergency_slack_minutes: int = 30
+    # Time and a half: an overtime second costs 1.5 seconds of driving. A promised window is
+    # kept with up to about two hours of overtime; backlog never causes overtime.
+    overtime_weight: float = 1.5
+    continuity_bonus_seconds: float = 600.0  # the customer's usual technician
+    keep_assignment_bonus_seconds: float = 900.0  # today's technician, so re-plans stay calm
+    lunch_from: dt.time = dt.time(11, 0)
+    lunch_until: dt.time = dt.time(14, 0)
+    arrival_window_minutes: int = 120  # window given on apply to jobs that had none
+    location_max_age_minutes: int = 120  # older technician positions are ignored
+    on_site_min_remaining_minutes: int = 10  # a job running long still needs some time
+    plan_seconds: float = 5.0  # solver budget for a full day
+    replan_seconds: float = 1.0  # solver budget when re-planning (within the 2 s promise)
+
+
+def policy() -> Policy:
+    overrides = getattr(settings, "ROUTING_POLICY", None) or {}
+    known = {f.name for f in dataclasses.fields(Policy)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ImproperlyConfigured(
+            f"ROUTING_POLICY has unknown keys {unknown}; known keys: {', '.join(sorted(known))}."
+        )
+    return dataclasses.replace(Policy(), **overrides)
