@@ -216,6 +216,11 @@ ROUTING_POLICY = env.json("ROUTING_POLICY", default={})  # overrides of the plan
 ROUTING_MATRIX_CACHE_SECONDS = env.int("ROUTING_MATRIX_CACHE_SECONDS", default=6 * 3600)
 ROUTING_TILE_URL = env.str("ROUTING_TILE_URL", default="")
 
+# --- Payments -----------------------------------------------------------------------------------
+PAYMENTS_STRIPE_PLATFORM_WEBHOOK_SECRETS = env.list(
+    "PAYMENTS_STRIPE_PLATFORM_WEBHOOK_SECRETS", default=[]
+)
+
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

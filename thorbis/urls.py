@@ -14,6 +14,8 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("apps.core.api.urls")),
     path("", include("apps.monitoring.urls")),
+    path("webhooks/", include("apps.payments.webhooks.urls")),
+    path("webhooks/", include("apps.comms.webhooks_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),

@@ -16,15 +16,15 @@ def handled():
             raise ValueError("cannot apply this event")
         seen.append(event.provider_event_id)
 
-    inbox.register_handler("stripe")(handler)
+    inbox.register_handler("acme-pay")(handler)
     yield seen
-    inbox.unregister_handler("stripe")
+    inbox.unregister_handler("acme-pay")
 
 
 def _receive(run_on_commit, event_id="evt_1", body='{"ok": true}', **kwargs):
     return run_on_commit(
         inbox.inbound_event_receive,
-        provider="stripe",
+        provider="acme-pay",
         provider_event_id=event_id,
         body=body,
         headers={
@@ -69,7 +69,7 @@ def test_failure_stays_on_the_row_and_replay_runs_it_again(db, handled, run_on_c
     InboundEvent.objects.filter(pk=event.pk).update(
         body='{"fixed": true}'
     )  # e.g. a code fix deployed
-    call_command("replay_inbound_events", "--provider", "stripe", stdout=io.StringIO())
+    call_command("replay_inbound_events", "--provider", "acme-pay", stdout=io.StringIO())
     event.refresh_from_db()
     assert (
         event.status == InboundEvent.Status.PROCESSED and event.error == "" and event.attempts == 3
@@ -85,7 +85,7 @@ def test_processing_twice_does_not_apply_twice(db, handled, run_on_commit):
 
 def test_event_without_handler_is_kept_as_ignored(db, run_on_commit):
     event, _ = run_on_commit(
-        inbox.inbound_event_receive, provider="xero", provider_event_id="e9", body="{}"
+        inbox.inbound_event_receive, provider="here", provider_event_id="e9", body="{}"
     )
     event.refresh_from_db()
     assert event.status == InboundEvent.Status.IGNORED
@@ -98,13 +98,13 @@ def test_handler_writes_roll_back_when_it_fails(business, run_on_commit):
         f.CustomerFactory(business=business, display_name="half-applied")
         raise RuntimeError("late failure")
 
-    inbox.register_handler("twilio")(handler)
+    inbox.register_handler("acme-sms")(handler)
     try:
         run_on_commit(
-            inbox.inbound_event_receive, provider="twilio", provider_event_id="SM1", body="{}"
+            inbox.inbound_event_receive, provider="acme-sms", provider_event_id="SM1", body="{}"
         )
     finally:
-        inbox.unregister_handler("twilio")
+        inbox.unregister_handler("acme-sms")
     from apps.core.models import Customer
 
     assert not Customer.objects.filter(display_name="half-applied").exists()

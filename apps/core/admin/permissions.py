@@ -43,6 +43,14 @@ _DISPATCHER: dict[str, str] = {
     "monitoring.weeklyreportdelivery": "view",
     "routing.routeplan": "view change",  # optimize a day, apply or discard the draft
     "routing.technicianlocation": "view",
+    "comms.communicationlog": "view change",  # change = reply and click-to-call
+    "comms.messagetemplate": "view",
+    "comms.scheduledmessage": "view change",  # change = cancel a pending text
+    "comms.consentrecord": "view",
+    "comms.consentevent": "view",
+    "comms.sendernumber": "view",
+    "comms.commssettings": "view",
+    "comms.emailsuppression": "view",
     "diagnostics.reading": "view add",  # typed-in readings; captured ones arrive over the API
     "diagnostics.instrument": "view add change",
     "diagnostics.equipmentprofile": "view add change",
@@ -62,6 +70,11 @@ _MANAGER: dict[str, str] = {
     "integrations.syncmapping": "view add change delete",
     "integrations.inboundevent": "view change",  # change = may replay a stored webhook
     "monitoring.monitoringsettings": "view add change",  # thresholds and alert channels
+    "comms.messagetemplate": "view add change delete",
+    "comms.sendernumber": "view add change",
+    "comms.commssettings": "view add change",
+    "comms.emailsuppression": "view delete",
+    "payments.maintenanceplan": "view add change",
 }
 _ADMIN: dict[str, str] = {
     **_MANAGER,

@@ -1,0 +1,3 @@
+"""Comms back office. Importing the modules registers their ModelAdmins."""
+
+from . import log, setup, templates  # noqa: F401

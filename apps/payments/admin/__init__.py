@@ -1,0 +1,3 @@
+"""Payments in the back office. Importing the modules registers their ModelAdmins."""
+
+from . import agreements, payments  # noqa: F401

@@ -1,0 +1,1 @@
+"""payments_webhook_benchmark: signed Stripe events against gunicorn + PostgreSQL on loopback."""

@@ -1,0 +1,1 @@
+"""Writes of the payments domain: `<entity>_<verb>` functions with keyword-only arguments."""

@@ -1,0 +1,233 @@
+"""Refunds (from the admin, or made in Stripe's dashboard) and disputes (always from Stripe)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core import events
+from apps.core.errors import DomainError
+from apps.core.models import User
+from apps.integrations.errors import RejectedError
+from apps.integrations.models import IntegrationConnection
+from apps.payments.conf import idempotency_key
+from apps.payments.events import PaymentRefunded
+from apps.payments.models import Dispute, IntentStatus, PaymentAlert, Refund, StripePaymentIntent
+from apps.payments.money import to_minor
+from apps.payments.services.alerts import payment_alert_raise
+from apps.payments.services.common import stripe_provider
+from apps.payments.stripe_objects import RemoteCharge, RemoteDispute, RemoteRefund
+
+DISPUTE_CLOSED = ("won", "lost", "warning_closed", "prevented")
+
+
+def _publish_refunded(refund: Refund) -> None:
+    intent = refund.payment_intent
+    events.publish_on_commit(
+        PaymentRefunded(
+            business_id=refund.business_id,
+            refund_id=refund.pk,
+            payment_id=intent.payment_id,
+            invoice_id=intent.invoice_id,
+            amount=refund.amount,
+            currency=refund.currency,
+            occurred_at=timezone.now(),
+        )
+    )
+
+
+def refund_create(
+    *,
+    intent: StripePaymentIntent,
+    amount: Decimal | None = None,
+    reason: str = Refund.Reason.REQUESTED_BY_CUSTOMER,
+    note: str = "",
+    by: User | None = None,
+) -> Refund:
+    """Refund all or part of a succeeded payment. A refusal by Stripe stores nothing.
+
+    As with PaymentIntents, the row and its key are committed before Stripe is called and
+    removed again if the call fails; a retry derives the same key, so nothing is refunded twice.
+    """
+    with transaction.atomic():
+        refund = _refund_row_create(intent=intent, amount=amount, reason=reason, note=note, by=by)
+    locked = refund.payment_intent
+    try:
+        remote = stripe_provider(locked.connection).refund_create(
+            idempotency_key=refund.idempotency_key,
+            payment_intent=locked.stripe_id,
+            amount=refund.amount,
+            currency=locked.currency,
+            reason=reason,
+            metadata={
+                "thorbis_refund_id": str(refund.pk),
+                "thorbis_invoice_id": str(locked.invoice_id),
+            },
+        )
+    except Exception as exc:
+        Refund.objects.filter(pk=refund.pk, stripe_id__isnull=True).delete()
+        if isinstance(exc, RejectedError):
+            raise DomainError(str(exc), field="amount") from exc
+        raise
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if refund.stripe_id is None:  # a webhook may have been quicker
+            refund.stripe_id = remote.id
+            refund.status = (
+                remote.status if remote.status in Refund.Status.values else refund.status
+            )
+            refund.failure_reason = remote.failure_reason
+            refund.save(update_fields=["stripe_id", "status", "failure_reason", "updated_at"])
+        _publish_refunded(refund)
+    return refund
+
+
+def _refund_row_create(*, intent, amount, reason, note, by) -> Refund:
+    locked = StripePaymentIntent.objects.select_for_update().get(pk=intent.pk)
+    if locked.status != IntentStatus.SUCCEEDED:
+        raise DomainError("Only a succeeded payment can be refunded.")
+    refundable = locked.refundable_amount
+    amount = refundable if amount is None else Decimal(amount)
+    if amount <= 0 or amount > refundable:
+        raise DomainError(
+            f"A refund must be more than 0 and at most {refundable} {locked.currency}.",
+            field="amount",
+        )
+    if reason not in Refund.Reason.values:
+        raise DomainError(f"'{reason}' is not a refund reason.", field="reason")
+    if locked.disputes.exclude(status__in=DISPUTE_CLOSED).exists():
+        # Refunding during a dispute can pay the customer twice (the dispute already took it).
+        raise DomainError("This payment is disputed; answer the dispute instead of refunding.")
+    # Under the row lock the count is stable; the amount is in the key so that a retry of the
+    # same refund is deduplicated by Stripe while a different amount is a new request.
+    number = locked.refunds.count() + 1
+    return Refund.objects.create(
+        business_id=locked.business_id,
+        payment_intent=locked,
+        idempotency_key=idempotency_key(
+            "re", locked.invoice_id, locked.attempt, number, to_minor(amount, locked.currency)
+        ),
+        amount=amount,
+        currency=locked.currency,
+        reason=reason,
+        note=note,
+        requested_by=by,
+    )
+
+
+def refund_apply_remote(*, intent: StripePaymentIntent, remote: RemoteRefund) -> Refund:
+    """A refund as Stripe reports it: ours by id or metadata, or one made in the dashboard."""
+    refund = Refund.objects.select_for_update().filter(stripe_id=remote.id).first()
+    if refund is None and remote.metadata.get("thorbis_refund_id", "").isdigit():
+        refund = (
+            Refund.objects.select_for_update()
+            .filter(pk=int(remote.metadata["thorbis_refund_id"]), payment_intent=intent)
+            .first()
+        )
+    status = remote.status if remote.status in Refund.Status.values else Refund.Status.PENDING
+    if refund is None:
+        refund = Refund.objects.create(
+            business_id=intent.business_id,
+            payment_intent=intent,
+            stripe_id=remote.id,
+            amount=remote.amount,
+            currency=remote.currency,
+            reason=Refund.Reason.OTHER,
+            note="Refunded in Stripe.",
+            status=status,
+        )
+        _publish_refunded(refund)
+    elif refund.status != status or refund.stripe_id != remote.id:
+        refund.stripe_id, refund.status = remote.id, status
+        refund.failure_reason = remote.failure_reason
+        refund.save(update_fields=["stripe_id", "status", "failure_reason", "updated_at"])
+    if status == Refund.Status.FAILED:
+        payment_alert_raise(
+            business_id=intent.business_id,
+            kind=PaymentAlert.Kind.REFUND_FAILED,
+            invoice=intent.invoice,
+            message=(
+                f"The refund of {refund.amount} {refund.currency} on invoice "
+                f"{intent.invoice.number} failed ({remote.failure_reason or 'no reason given'})."
+            ),
+            dedupe_key=f"refund-failed:{remote.id}",
+        )
+    return refund
+
+
+def refunds_apply_charge(
+    *, connection: IntegrationConnection, intent: StripePaymentIntent, charge: RemoteCharge
+) -> list[Refund]:
+    remotes = list(charge.refunds)
+    if not charge.refunds_listed:
+        # Newer API versions no longer embed refunds in the charge: ask for them.
+        remotes = stripe_provider(connection).refunds_list(payment_intent=intent.stripe_id)
+    return [refund_apply_remote(intent=intent, remote=r) for r in remotes]
+
+
+def dispute_apply(
+    *, connection: IntegrationConnection, remote: RemoteDispute, at: dt.datetime
+) -> Dispute:
+    intent = None
+    if remote.payment_intent:
+        intent = StripePaymentIntent.objects.filter(
+            connection=connection, stripe_id=remote.payment_intent
+        ).first()
+    if intent is None and remote.charge:
+        intent = StripePaymentIntent.objects.filter(
+            connection=connection, charge_id=remote.charge
+        ).first()
+    dispute, created = Dispute.objects.select_for_update().get_or_create(
+        stripe_id=remote.id,
+        defaults={
+            "business_id": connection.business_id,
+            "payment_intent": intent,
+            "invoice_id": intent.invoice_id if intent else None,
+            "charge_id": remote.charge,
+            "amount": remote.amount,
+            "currency": remote.currency,
+            "reason": remote.reason,
+            "status": remote.status,
+            "evidence_due_by": remote.evidence_due_by,
+            "opened_at": remote.created,
+            "status_at": at,
+        },
+    )
+    if not created and (dispute.status_at is None or at >= dispute.status_at):
+        dispute.status, dispute.status_at = remote.status, at
+        dispute.amount, dispute.reason = remote.amount, remote.reason
+        dispute.evidence_due_by = remote.evidence_due_by or dispute.evidence_due_by
+        dispute.save()
+    invoice_label = dispute.invoice.number if dispute.invoice else f"charge {remote.charge}"
+    if created:
+        due = (
+            f" Respond by {timezone.localtime(remote.evidence_due_by):%Y-%m-%d %H:%M %Z}."
+            if remote.evidence_due_by
+            else ""
+        )
+        payment_alert_raise(
+            business_id=connection.business_id,
+            kind=PaymentAlert.Kind.DISPUTE_OPENED,
+            invoice=dispute.invoice,
+            customer=intent.customer if intent else None,
+            message=(
+                f"The customer disputed {remote.amount} {remote.currency} on {invoice_label} "
+                f"(reason: {remote.reason or 'unknown'}).{due}"
+            ),
+            dedupe_key=f"dispute-opened:{remote.id}",
+        )
+    if dispute.status in DISPUTE_CLOSED:
+        if dispute.closed_at is None:
+            dispute.closed_at = at
+            dispute.save(update_fields=["closed_at", "updated_at"])
+        payment_alert_raise(
+            business_id=connection.business_id,
+            kind=PaymentAlert.Kind.DISPUTE_CLOSED,
+            invoice=dispute.invoice,
+            message=f"The dispute on {invoice_label} closed: {dispute.status}.",
+            dedupe_key=f"dispute-closed:{remote.id}",
+        )
+    return dispute
