@@ -1,0 +1,10 @@
+from .oauth import AccountingConnection, OAuthState
+from .sync import AccountingWrite, OverwriteAudit, SyncCursor
+
+__all__ = [
+    "AccountingConnection",
+    "AccountingWrite",
+    "OAuthState",
+    "OverwriteAudit",
+    "SyncCursor",
+]

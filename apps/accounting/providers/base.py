@@ -1,0 +1,383 @@
+"""What the accounting services see of a vendor: normalized, frozen records and one error tree.
+
+An adapter (quickbooks.py, xero.py) maps these to and from its SDK and maps the SDK's errors into
+the framework's tree (plus the few accounting-specific leaves below). The workflow itself (look up
+before create, idempotency keys, last-modified-wins, cursors, per-record failures) lives in
+apps.accounting.services and is the same for every vendor, as in django-anymail's base backend.
+"""
+
+from __future__ import annotations
+
+import abc
+import contextlib
+import dataclasses
+import datetime as dt
+from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
+from typing import ClassVar
+
+from apps.integrations.errors import AuthenticationError, RejectedError
+from apps.integrations.providers import Provider, SyncOutcome
+from apps.integrations.ratelimit import Limiter, limiter_for
+
+ZERO = Decimal("0.00")
+
+
+# --- accounting leaves of the framework's error tree -------------------------------------------
+class StaleObject(RejectedError):
+    """Someone changed the record at the vendor since we read it (QuickBooks 5010)."""
+
+
+class DuplicateName(RejectedError):
+    """The name is taken (QuickBooks 6240: across customers, vendors and employees)."""
+
+
+class DuplicateDocument(RejectedError):
+    """The document number is taken (QuickBooks 6140)."""
+
+
+class RemoteNotFound(RejectedError):
+    """The record is gone or inactive at the vendor (QuickBooks 610)."""
+
+
+class InvalidGrant(AuthenticationError):
+    """The refresh token was refused: only the customer reconnecting can fix it."""
+
+
+# --- tokens ------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class TokenSet:
+    access_token: str
+    refresh_token: str
+    expires_at: float  # epoch seconds
+    refresh_expires_at: float | None = None
+    scope: str = ""
+
+    def as_credentials(self) -> dict:
+        return {
+            "access_token": self.access_token,
+            "refresh_token": self.refresh_token,
+            "access_token_expires_at": self.expires_at,
+            "refresh_token_expires_at": self.refresh_expires_at,
+            "scope": self.scope,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class Company:
+    remote_id: str  # QuickBooks realm, Xero tenant
+    name: str = ""
+
+
+# --- records -----------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class CustomerFields:
+    """The customer fields both sides hold; compared field by field for last-modified-wins."""
+
+    display_name: str
+    company_name: str = ""
+    email: str = ""
+    phone: str = ""
+    address_line1: str = ""
+    address_line2: str = ""
+    city: str = ""
+    region: str = ""
+    postal_code: str = ""
+    country: str = ""
+
+    def changed(self, other: CustomerFields) -> dict[str, tuple[str, str]]:
+        """{field: (ours, theirs)} for every field that differs."""
+        return {
+            f.name: (getattr(self, f.name), getattr(other, f.name))
+            for f in dataclasses.fields(self)
+            if (getattr(self, f.name) or "") != (getattr(other, f.name) or "")
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteCustomer:
+    remote_id: str
+    version: str
+    fields: CustomerFields
+    updated_at: dt.datetime | None = None
+    active: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Account:
+    remote_id: str
+    name: str
+    account_type: str = ""
+    subtype: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ItemDraft:
+    name: str
+    kind: str  # "service", "non_inventory", "inventory"
+    description: str = ""
+    unit_price: Decimal = ZERO
+    income_account_id: str = ""
+    sku: str = ""
+    taxable: bool = True
+    asset_account_id: str = ""
+    expense_account_id: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteItem:
+    remote_id: str
+    version: str
+    name: str
+    kind: str = ""
+    income_account_id: str = ""
+    unit_price: Decimal = ZERO
+    active: bool = True
+    updated_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class InvoiceLineDraft:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    amount: Decimal
+    item_remote_id: str = ""
+    item_code: str = ""  # Xero's ItemCode
+    account_code: str = ""  # Xero posts lines to an account code
+    taxable: bool = True
+    class_id: str = ""  # QuickBooks class
+    tracking: tuple[tuple[str, str], ...] = ()  # Xero (category name, option name)
+
+
+@dataclasses.dataclass(frozen=True)
+class InvoiceDraft:
+    number: str
+    customer_remote_id: str
+    issued_on: dt.date
+    lines: tuple[InvoiceLineDraft, ...]
+    due_date: dt.date | None = None
+    currency: str = "USD"
+    tax_total: Decimal = ZERO
+    tax_code_id: str = ""
+    memo: str = ""
+    work_order_number: str = ""
+    technician_name: str = ""
+    completed_on: dt.date | None = None
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.amount for line in self.lines), ZERO) + self.tax_total
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteInvoice:
+    remote_id: str
+    version: str
+    number: str
+    customer_remote_id: str = ""
+    total: Decimal = ZERO
+    balance: Decimal = ZERO
+    issued_on: dt.date | None = None
+    due_date: dt.date | None = None
+    status: str = "open"  # open, paid, void, deleted
+    updated_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class PaymentDraft:
+    customer_remote_id: str
+    amount: Decimal
+    received_on: dt.date
+    method: str  # our PaymentMethod value
+    applied_to: tuple[tuple[str, Decimal], ...]  # (invoice remote id, amount)
+    reference: str = ""
+    deposit_account_id: str = ""
+    currency: str = "USD"
+
+
+@dataclasses.dataclass(frozen=True)
+class RemotePayment:
+    remote_id: str
+    version: str
+    customer_remote_id: str
+    amount: Decimal
+    received_on: dt.date | None
+    applied_to: tuple[tuple[str, Decimal], ...] = ()
+    method_name: str = ""
+    reference: str = ""
+    deposit_account_id: str = ""
+    updated_at: dt.datetime | None = None
+    status: str = "active"  # active, deleted
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteDeletion:
+    entity: str  # customer, item, invoice, payment
+    remote_id: str
+    deleted_at: dt.datetime | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ChangeSet:
+    """What changed at the vendor since a cursor, read up to `until` (vendor time)."""
+
+    until: dt.datetime
+    customers: tuple[RemoteCustomer, ...] = ()
+    invoices: tuple[RemoteInvoice, ...] = ()
+    payments: tuple[RemotePayment, ...] = ()
+    deletions: tuple[RemoteDeletion, ...] = ()
+    truncated: bool = False  # the vendor's page cap was hit: pull again from the new cursor
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchEntry:
+    """One record in a multi-record write: its batch item id and what to write."""
+
+    item_id: str
+    draft: InvoiceDraft
+
+
+# --- the provider ------------------------------------------------------------------------------
+class AccountingProvider(Provider, abc.ABC):
+    """A vendor's books. Every method is one (or, for pages, a few) counted vendor calls."""
+
+    resources: ClassVar[dict[str, str]] = {
+        "customers": "bidirectional",
+        "items": "push",
+        "invoices": "bidirectional",
+        "payments": "bidirectional",
+    }
+    max_batch_size: ClassVar[int] = 1
+    # Changes pulled again on every run, so a change committed at the vendor just before our
+    # cursor's timestamp (but made visible after) is not skipped. Upserts make the re-read harmless.
+    pull_overlap: ClassVar[dt.timedelta] = dt.timedelta(minutes=5)
+    max_lookback: ClassVar[dt.timedelta | None] = None  # how far back the vendor reports changes
+
+    # The customer fields the vendor holds; the others are never compared or overwritten.
+    customer_fields_supported: ClassVar[frozenset[str]] = frozenset(
+        f.name for f in dataclasses.fields(CustomerFields)
+    )
+
+    _slot_held: bool = False
+
+    @property
+    def limiter(self) -> Limiter:
+        cached = getattr(self, "_limiter", None)
+        if cached is None:
+            cached = self._limiter = limiter_for(
+                self.connection.pk, self.rate_limits, max_wait=self.limiter_max_wait
+            )
+        return cached
+
+    limiter_max_wait: ClassVar[float] = 15.0
+
+    @contextlib.contextmanager
+    def request_slot(self) -> Iterator[None]:
+        """Hold the rate limiter's place for the next vendor call made inside the block.
+
+        The outbox takes the slot before deciding what to send, so the decision (a batch or a
+        single create) and the batch window are counted at the moment the request really leaves.
+        """
+        with self.limiter.slot():
+            self._slot_held = True
+            try:
+                yield
+            finally:
+                self._slot_held = False
+
+    def _slot(self):
+        if self._slot_held:
+            self._slot_held = False  # one held slot covers exactly one request
+            return contextlib.nullcontext()
+        return self.limiter.slot()
+
+    def batch_available(self) -> bool:
+        """Whether a multi-record request may go now (QuickBooks counts batches separately)."""
+        return self.max_batch_size > 1
+
+    def default_deposit_account(self, accounts: Sequence[Account]) -> str:
+        """Where payments go when no deposit account is mapped for their method."""
+        return ""
+
+    # --- OAuth -----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def oauth_authorization_url(self, *, state: str, redirect_uri: str) -> str: ...
+
+    @abc.abstractmethod
+    def oauth_exchange(
+        self, *, code: str, redirect_uri: str, params: Mapping[str, str]
+    ) -> tuple[TokenSet, Company]: ...
+
+    @abc.abstractmethod
+    def oauth_refresh(self, *, refresh_token: str) -> TokenSet: ...
+
+    # --- reads -----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def accounts(self) -> list[Account]: ...
+
+    @abc.abstractmethod
+    def customers_all(self) -> list[RemoteCustomer]:
+        """Every customer, active or not (the first sync links what already exists)."""
+
+    @abc.abstractmethod
+    def customer_find(self, *, display_name: str) -> RemoteCustomer | None: ...
+
+    @abc.abstractmethod
+    def customer_get(self, *, remote_id: str) -> RemoteCustomer: ...
+
+    @abc.abstractmethod
+    def item_get(self, *, remote_id: str) -> RemoteItem: ...
+
+    @abc.abstractmethod
+    def item_find(self, *, name: str, code: str = "") -> RemoteItem | None: ...
+
+    @abc.abstractmethod
+    def invoice_find(self, *, number: str) -> RemoteInvoice | None: ...
+
+    @abc.abstractmethod
+    def changes_since(self, *, entities: Sequence[str], since: dt.datetime) -> ChangeSet: ...
+
+    # --- writes (each carries its idempotency key) -------------------------------------------------
+    @abc.abstractmethod
+    def customer_create(self, *, fields: CustomerFields, key: str) -> RemoteCustomer: ...
+
+    @abc.abstractmethod
+    def customer_update(
+        self,
+        *,
+        remote_id: str,
+        version: str,
+        fields: CustomerFields,
+        changed: Sequence[str],
+        key: str,
+    ) -> RemoteCustomer:
+        """Sparse update: only the `changed` fields are sent, with the version we last read."""
+
+    @abc.abstractmethod
+    def item_create(self, *, draft: ItemDraft, key: str) -> RemoteItem: ...
+
+    @abc.abstractmethod
+    def item_update(
+        self, *, remote_id: str, version: str, draft: ItemDraft, key: str
+    ) -> RemoteItem:
+        """Sparse update that also reactivates the item."""
+
+    @abc.abstractmethod
+    def invoices_create(
+        self, *, entries: Sequence[BatchEntry], request_id: str
+    ) -> dict[str, RemoteInvoice | Exception]:
+        """Create the invoices in one request (a batch when there are several).
+
+        Returns per batch item id either the created invoice or the error for that record; an
+        error of the whole request (timeout, 429, auth) is raised instead.
+        """
+
+    @abc.abstractmethod
+    def payment_create(self, *, draft: PaymentDraft, key: str) -> RemotePayment: ...
+
+    # --- the framework's entry point -----------------------------------------------------------------
+    def sync(self, *, resource: str, sync_log) -> SyncOutcome:
+        from apps.accounting.services.sync import resource_sync
+
+        return resource_sync(provider=self, resource=resource, sync_log=sync_log)

@@ -1,0 +1,1 @@
+"""Writes of the accounting domain. Vendor-neutral: adapters only map payloads and errors."""
