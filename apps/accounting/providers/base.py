@@ -16,7 +16,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import ClassVar
 
-from apps.integrations.errors import AuthenticationError, RejectedError
+from apps.accounting import conf
+from apps.integrations.errors import AuthenticationError, NotConfigured, RejectedError
 from apps.integrations.providers import Provider, SyncOutcome
 from apps.integrations.ratelimit import Limiter, limiter_for
 
@@ -259,7 +260,33 @@ class AccountingProvider(Provider, abc.ABC):
         f.name for f in dataclasses.fields(CustomerFields)
     )
 
+    # How the connect flow names the vendor and the account, and where its app credentials live.
+    vendor_name: ClassVar[str]  # "QuickBooks"
+    account_noun: ClassVar[str]  # "company (realm id)"
+    settings_prefix: ClassVar[str]  # "QUICKBOOKS" -> QUICKBOOKS_CLIENT_ID / _CLIENT_SECRET
+
     _slot_held: bool = False
+
+    def check_credentials(self) -> None:
+        if not (self.connection.credentials or {}).get("refresh_token"):
+            raise NotConfigured(
+                f"{self.vendor_name} is not connected yet: use “Connect to {self.vendor_name}”."
+            )
+        if not self.connection.external_account_id:
+            raise NotConfigured(
+                f"The {self.vendor_name} {self.account_noun} is unknown: reconnect."
+            )
+
+    def _app_credentials(self) -> tuple[str, str]:
+        """The connection's own app (a business that brings its own) wins over the deployment's."""
+        creds = self.connection.credentials or {}
+        client_id = creds.get("client_id") or conf.setting(f"{self.settings_prefix}_CLIENT_ID")
+        secret = creds.get("client_secret") or conf.setting(f"{self.settings_prefix}_CLIENT_SECRET")
+        if not client_id or not secret:
+            raise NotConfigured(
+                f"{self.vendor_name} app credentials are missing ({self.settings_prefix}_CLIENT_ID)."
+            )
+        return client_id, secret
 
     @property
     def limiter(self) -> Limiter:

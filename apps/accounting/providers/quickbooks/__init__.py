@@ -55,7 +55,7 @@ from apps.accounting.providers.quickbooks.client import (
     token_set,
 )
 from apps.integrations.activity import tracked
-from apps.integrations.errors import AuthenticationError, NotConfigured, RateLimited, RejectedError
+from apps.integrations.errors import AuthenticationError, RateLimited, RejectedError
 from apps.integrations.providers import ConnectionCheck, RateLimitPolicy
 from apps.integrations.ratelimit import Limiter, limiter_for
 
@@ -69,6 +69,9 @@ CDC_CAP = 1000
 class QuickBooksProvider(AccountingProvider):
     key = "quickbooks"
     display_name = "QuickBooks Online"
+    vendor_name = "QuickBooks"
+    account_noun = "company (realm id)"
+    settings_prefix = "QUICKBOOKS"
     default_base_url = PRODUCTION_API
     required_credentials = ("access_token", "refresh_token")
     # Intuit's limits are 500/min and 10/s per company, 10 in flight, 40 batches/min. The windows
@@ -84,20 +87,6 @@ class QuickBooksProvider(AccountingProvider):
         if self.connection.api_base_url:
             return self.connection.api_base_url.rstrip("/")
         return SANDBOX_API if self.connection.environment == "sandbox" else PRODUCTION_API
-
-    def check_credentials(self) -> None:
-        if not (self.connection.credentials or {}).get("refresh_token"):
-            raise NotConfigured("QuickBooks is not connected yet: use “Connect to QuickBooks”.")
-        if not self.connection.external_account_id:
-            raise NotConfigured("The QuickBooks company (realm id) is unknown: reconnect.")
-
-    def _app_credentials(self) -> tuple[str, str]:
-        creds = self.connection.credentials or {}
-        client_id = creds.get("client_id") or conf.setting("QUICKBOOKS_CLIENT_ID")
-        secret = creds.get("client_secret") or conf.setting("QUICKBOOKS_CLIENT_SECRET")
-        if not client_id or not secret:
-            raise NotConfigured("QuickBooks app credentials are missing (QUICKBOOKS_CLIENT_ID).")
-        return client_id, secret
 
     def _auth_client(self, redirect_uri: str = "") -> AuthClient:
         client_id, secret = self._app_credentials()

@@ -50,7 +50,7 @@ from apps.accounting.providers.base import (
 )
 from apps.accounting.providers.xero import mapping
 from apps.integrations.activity import tracked
-from apps.integrations.errors import NotConfigured, RejectedError
+from apps.integrations.errors import RejectedError
 from apps.integrations.http import ApiClient as HttpClient
 from apps.integrations.providers import ConnectionCheck, RateLimitPolicy
 
@@ -65,6 +65,9 @@ SCOPES = "offline_access openid profile email accounting.transactions accounting
 class XeroProvider(AccountingProvider):
     key = "xero"
     display_name = "Xero"
+    vendor_name = "Xero"
+    account_noun = "organisation (tenant id)"
+    settings_prefix = "XERO"
     default_base_url = PRODUCTION_API
     required_credentials = ("access_token", "refresh_token")
     # 60 calls a minute, 5 in flight and 5,000 a day per organisation: a wait for the daily window
@@ -74,20 +77,6 @@ class XeroProvider(AccountingProvider):
     customer_fields_supported: ClassVar[frozenset[str]] = frozenset(
         set(CustomerFields.__dataclass_fields__) - {"company_name"}
     )
-
-    def check_credentials(self) -> None:
-        if not (self.connection.credentials or {}).get("refresh_token"):
-            raise NotConfigured("Xero is not connected yet: use “Connect to Xero”.")
-        if not self.connection.external_account_id:
-            raise NotConfigured("The Xero organisation (tenant id) is unknown: reconnect.")
-
-    def _app_credentials(self) -> tuple[str, str]:
-        creds = self.connection.credentials or {}
-        client_id = creds.get("client_id") or conf.setting("XERO_CLIENT_ID")
-        secret = creds.get("client_secret") or conf.setting("XERO_CLIENT_SECRET")
-        if not client_id or not secret:
-            raise NotConfigured("Xero app credentials are missing (XERO_CLIENT_ID).")
-        return client_id, secret
 
     def _timeout(self) -> tuple[float, float]:
         return (settings.INTEGRATIONS_HTTP_CONNECT_TIMEOUT, settings.INTEGRATIONS_HTTP_READ_TIMEOUT)
