@@ -273,9 +273,11 @@ class XeroProvider(AccountingProvider):
             )
             found["customers"] = tuple(mapping.customer(c) for c in rows)
         if "invoices" in entities:
-            rows = [
-                mapping.invoice(i)
-                for i in self._pages(
+            found["invoices"] = self._split_deleted(
+                "invoice",
+                mapping.invoice,
+                deletions,
+                self._pages(
                     "GET invoices (changed)",
                     lambda api, t, p: api.get_invoices(
                         t,
@@ -286,18 +288,14 @@ class XeroProvider(AccountingProvider):
                         _request_timeout=self._timeout(),
                     ),
                     "invoices",
-                )
-            ]
-            deletions += [
-                RemoteDeletion("invoice", r.remote_id, r.updated_at)
-                for r in rows
-                if r.status == "deleted"
-            ]
-            found["invoices"] = tuple(r for r in rows if r.status != "deleted")
+                ),
+            )
         if "payments" in entities:
-            rows = [
-                mapping.payment(p)
-                for p in self._pages(
+            found["payments"] = self._split_deleted(
+                "payment",
+                mapping.payment,
+                deletions,
+                self._pages(
                     "GET payments (changed)",
                     lambda api, t, p: api.get_payments(
                         t,
@@ -307,15 +305,18 @@ class XeroProvider(AccountingProvider):
                         _request_timeout=self._timeout(),
                     ),
                     "payments",
-                )
-            ]
-            deletions += [
-                RemoteDeletion("payment", r.remote_id, r.updated_at)
-                for r in rows
-                if r.status == "deleted"
-            ]
-            found["payments"] = tuple(r for r in rows if r.status != "deleted")
+                ),
+            )
         return ChangeSet(until=started, deletions=tuple(deletions), **found)
+
+    @staticmethod
+    def _split_deleted(kind: str, to_record, deletions: list, objects) -> tuple:
+        """Xero reports deletions as status DELETED: those become RemoteDeletions, the rest records."""
+        rows = [to_record(o) for o in objects]
+        deletions += [
+            RemoteDeletion(kind, r.remote_id, r.updated_at) for r in rows if r.status == "deleted"
+        ]
+        return tuple(r for r in rows if r.status != "deleted")
 
     # --- writes ----------------------------------------------------------------------------------
     def customer_create(self, *, fields: CustomerFields, key: str) -> RemoteCustomer:
