@@ -6,7 +6,11 @@ from __future__ import annotations
 import uuid
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 
 from apps.core.admin.base import (
@@ -15,6 +19,7 @@ from apps.core.admin.base import (
     TenantModelForm,
     TenantScopedAdmin,
 )
+from apps.core.errors import DomainError
 from apps.diagnostics import units
 from apps.diagnostics.models import (
     CaptureMethod,
@@ -25,6 +30,7 @@ from apps.diagnostics.models import (
     Instrument,
     Reading,
 )
+from apps.diagnostics.services.report_email import report_email
 
 
 class ReadingForm(TenantModelForm):
@@ -132,8 +138,63 @@ class FindingAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
     inlines = [OverrideInline]
 
 
+class ReportEmailForm(forms.Form):
+    to = forms.EmailField(label="Send to", help_text="The customer's address unless changed.")
+
+
 @admin.register(DiagnosticReport)
 class DiagnosticReportAdmin(ReadOnlyAdminMixin, TenantScopedAdmin):
+    """Stored reports (what the customer received). Emailed from here through comms."""
+
     list_display = ["work_order", "created_at", "generated_by", "rules_version"]
     search_fields = ["work_order__number"]
     exclude = ["html", "pdf"]
+    actions = ["email_to_customer"]
+    change_form_template = "admin/diagnostics/diagnosticreport/change_form.html"
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/email/", wrap(self.email_view), name="diagnostics_report_email"),
+            *super().get_urls(),
+        ]
+
+    def _send(self, request, report, to: str = "") -> bool:
+        wo = report.work_order
+        try:
+            sent = report_email(work_order=wo, report=report, by=request.user, to=to)
+        except DomainError as exc:
+            self.message_user(request, f"{wo.number}: {exc.message}", messages.ERROR)
+            return False
+        log = sent.log
+        if log.status == "failed":
+            text = f"{wo.number}: not sent ({log.error_message})"
+            self.message_user(request, text, messages.ERROR)
+            return False
+        verb = "was already sent" if sent.already_sent else "sent"
+        self.message_user(request, f"{wo.number}: report {verb} to {log.recipient}.")
+        return True
+
+    @admin.action(description="Email the report to the customer", permissions=["view"])
+    def email_to_customer(self, request, queryset):
+        for report in queryset.select_related("work_order__customer", "work_order__business"):
+            self._send(request, report)
+
+    def email_view(self, request, pk: int):
+        report = self.get_queryset(request).select_related("work_order__customer").filter(pk=pk)
+        report = report.first()
+        if report is None or not self.has_view_permission(request, report):
+            raise Http404("No such report.")
+        initial = {"to": report.work_order.customer.email}
+        form = ReportEmailForm(request.POST or None, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            self._send(request, report, form.cleaned_data["to"])
+            return redirect("admin:diagnostics_diagnosticreport_change", report.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Email diagnostic report {report.work_order.number}",
+            "form": form,
+            "report": report,
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/diagnostics/report_email.html", context)

@@ -127,3 +127,27 @@ class FindingOut(serializers.ModelSerializer):
 class OverrideIn(serializers.Serializer):
     severity = serializers.ChoiceField(Severity.choices)
     reason = serializers.CharField(max_length=2000)
+
+
+class ReportEmailIn(serializers.Serializer):
+    # No default: "" is not a valid value for the schema's email format.
+    to = serializers.EmailField(
+        required=False, allow_blank=True, help_text="Default: the customer's address"
+    )
+    report = serializers.IntegerField(
+        required=False, allow_null=True, default=None, help_text="A stored report; default: new"
+    )
+    client_id = serializers.UUIDField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Makes a retried request answer with the first email instead of sending again",
+    )
+
+
+class ReportEmailOut(serializers.Serializer):
+    log = serializers.IntegerField(source="log.pk")
+    status = serializers.CharField(source="log.status")
+    to = serializers.CharField(source="log.recipient")
+    report = serializers.IntegerField(source="report.pk", allow_null=True, default=None)
+    already_sent = serializers.BooleanField()

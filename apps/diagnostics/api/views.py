@@ -22,9 +22,10 @@ from apps.core.errors import DomainError
 from apps.core.models import Equipment, WorkOrder
 from apps.core.tenancy import get_for_business_or_404, scoped
 from apps.diagnostics.api import serializers as s
-from apps.diagnostics.models import CaptureMethod, Finding, Reading
+from apps.diagnostics.models import CaptureMethod, DiagnosticReport, Finding, Reading
 from apps.diagnostics.services.analysis import equipment_trend, finding_override, work_order_analyze
 from apps.diagnostics.services.readings import ReadingInput, reading_batch_store, reading_import
+from apps.diagnostics.services.report_email import report_email
 from apps.diagnostics.services.reports import report_generate
 
 
@@ -187,6 +188,36 @@ class WorkOrderDiagnosticsViewSet(BusinessScopedViewSetMixin, GenericViewSet):
             )
             return response
         return HttpResponse(report.html, content_type="text/html; charset=utf-8")
+
+    @extend_schema(
+        request=s.ReportEmailIn, responses={200: s.ReportEmailOut, 201: s.ReportEmailOut}
+    )
+    @action(detail=True, methods=["post"], url_path="report/email")
+    def email_report(self, request: Request, pk=None) -> Response:
+        """Email the report PDF to the customer (or `to`) through comms; 400 when refused."""
+        work_order = self.get_object()
+        data = s.ReportEmailIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        report = None
+        if v["report"] is not None:
+            report = get_for_business_or_404(
+                DiagnosticReport.objects.filter(work_order=work_order),
+                business=self.business,
+                pk=v["report"],
+            )
+        sent = report_email(
+            work_order=work_order,
+            by=request.user,
+            to=v.get("to", ""),
+            report=report,
+            client_id=v["client_id"],
+        )
+        if sent.log.status == "failed":
+            body = {"detail": f"The email was not sent: {sent.log.error_message}", "code": "failed"}
+            return Response(body, status=status.HTTP_502_BAD_GATEWAY)
+        code = status.HTTP_200_OK if sent.already_sent else status.HTTP_201_CREATED
+        return Response(s.ReportEmailOut(sent).data, status=code)
 
 
 @extend_schema(tags=["diagnostics"])
