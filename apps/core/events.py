@@ -14,6 +14,7 @@ import dataclasses
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import structlog
@@ -62,6 +63,46 @@ class PaymentRecorded:
     payment_id: int
     invoice_id: int | None
     occurred_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WorkOrderWindowChanged:
+    """The promised arrival window moved (None: cleared). Published only on a real change."""
+
+    business_id: int
+    work_order_id: int
+    window_start: dt.datetime | None
+    window_end: dt.datetime | None
+    previous_window_start: dt.datetime | None
+    previous_window_end: dt.datetime | None
+    changed_by_id: int | None
+    occurred_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class RefundRecorded:
+    """Money went back to the customer (Stripe, cash, check); the invoice's paid amount fell."""
+
+    business_id: int
+    refund_id: int
+    payment_id: int
+    invoice_id: int | None
+    amount: Decimal
+    currency: str
+    occurred_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class InvoiceChanged:
+    """change is one of INVOICE_CHANGES: "issued", "updated" (lines or amounts) or "voided"."""
+
+    business_id: int
+    invoice_id: int
+    change: str
+    occurred_at: dt.datetime
+
+
+INVOICE_CHANGES = frozenset({"issued", "updated", "voided"})
 
 
 def subscribe(event_type: type[E]) -> Callable[[Callable[[E], None]], Callable[[E], None]]:

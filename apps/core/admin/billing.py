@@ -7,10 +7,11 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from apps.core.errors import DomainError
-from apps.core.models import Invoice, InvoiceStatus, LineItem, Payment
-from apps.core.services.billing import invoice_recalculate, payment_record
+from apps.core.models import Invoice, InvoiceStatus, LineItem, Payment, Refund
+from apps.core.services.billing import invoice_recalculate, invoice_terms_update, payment_record
 
 from .base import (
     ReadOnlyInlineMixin,
@@ -19,6 +20,7 @@ from .base import (
     TenantScopedAdmin,
     TenantTabularInline,
 )
+from .billing_flows import InvoiceFlowsMixin, PaymentRefundMixin, invoice_is_settled
 from .display import BLUE, GRAY, GREEN, ORANGE, RED, badge
 
 INVOICE_COLORS = {
@@ -29,6 +31,7 @@ INVOICE_COLORS = {
     InvoiceStatus.VOID: RED,
 }
 TOTAL_FIELDS = ("subtotal", "tax", "total", "amount_paid", "balance_due")
+TERM_FIELDS = ("issued_on", "due_date", "tax_rate", "memo")
 
 
 class InvoiceLineInline(ReadOnlyInlineMixin, TenantTabularInline):
@@ -41,13 +44,26 @@ class InvoiceLineInline(ReadOnlyInlineMixin, TenantTabularInline):
 
 class InvoicePaymentInline(ReadOnlyInlineMixin, TenantTabularInline):
     model = Payment
-    fields = ("received_at", "amount", "method", "reference", "recorded_by")
+    fields = ("received_at", "amount", "method", "reference", "recorded_by", "refund_link")
+    readonly_fields = fields
+
+    refund_link = PaymentRefundMixin.refund_link
+
+
+class RefundInline(ReadOnlyInlineMixin, TenantTabularInline):
+    """Refunds are recorded through payment_refund_record ("Record refund" on a payment)."""
+
+    model = Refund
+    fields = ("refunded_at", "amount", "currency", "reason", "reference", "recorded_by")
     readonly_fields = fields
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(TenantScopedAdmin):
-    """Invoices are created from completed work orders (the work order list has the action)."""
+class InvoiceAdmin(InvoiceFlowsMixin, TenantScopedAdmin):
+    """Invoices are created from completed work orders (the work order list has the action).
+
+    Issue and void are list actions; refunds are recorded on a payment (link in the payments).
+    """
 
     list_display = (
         "number",
@@ -70,18 +86,46 @@ class InvoiceAdmin(TenantScopedAdmin):
         "status_badge",
         "currency",
         *TOTAL_FIELDS,
+        "refund_list",
     )
     fieldsets = (
         (None, {"fields": ("number", "customer", "work_order", "status_badge")}),
         ("Terms", {"fields": ("issued_on", "due_date", "tax_rate", "memo")}),
-        ("Totals", {"fields": ("currency", *TOTAL_FIELDS)}),
+        ("Totals", {"fields": ("currency", *TOTAL_FIELDS, "refund_list")}),
     )
     inlines = (InvoiceLineInline, InvoicePaymentInline)
-    actions = ("recalculate_totals",)
+    actions = ("issue_invoices", "void_invoices", "recalculate_totals")
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: Invoice):
         return badge(obj.get_status_display(), INVOICE_COLORS.get(obj.status, GRAY))
+
+    # A field, not an inline: an inline would add a formset every invoice form post must carry.
+    @admin.display(description="refunds")
+    def refund_list(self, obj: Invoice):
+        refunds = list(obj.refunds.select_related("payment").order_by("refunded_at", "pk"))
+        if not refunds:
+            return "-"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    timezone.localtime(r.refunded_at).strftime("%Y-%m-%d %H:%M"),
+                    r.amount,
+                    r.currency,
+                    r.payment,
+                    r.reference,
+                    r.reason,
+                )
+                for r in refunds
+            ),
+        )
+        return format_html(
+            '<table class="refunds"><tr><th>when</th><th>amount</th><th>payment</th>'
+            "<th>reference</th><th>reason</th></tr>{}</table>",
+            rows,
+        )
 
     @admin.display(description="balance due")
     def balance_due(self, obj: Invoice) -> Decimal:
@@ -90,10 +134,23 @@ class InvoiceAdmin(TenantScopedAdmin):
     def has_add_permission(self, request):
         return False
 
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if invoice_is_settled(obj):
+            # The money on a paid or void invoice was settled against these terms.
+            return [*readonly, *TERM_FIELDS]
+        return readonly
+
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        if "tax_rate" in form.changed_data:
-            invoice_recalculate(invoice=obj)
+        changed = {
+            name: form.cleaned_data[name] for name in TERM_FIELDS if name in form.changed_data
+        }
+        if not changed:
+            return
+        try:
+            invoice_terms_update(invoice=obj, by=request.user, **changed)
+        except DomainError as exc:
+            raise ServiceRefusal(exc) from exc
 
     @admin.action(description="Recalculate totals", permissions=["change"])
     def recalculate_totals(self, request, queryset):
@@ -113,8 +170,9 @@ class PaymentForm(TenantModelForm):
 
 
 @admin.register(Payment)
-class PaymentAdmin(TenantScopedAdmin):
-    """Payments are recorded through payment_record and never edited afterwards."""
+class PaymentAdmin(PaymentRefundMixin, TenantScopedAdmin):
+    """Payments are recorded through payment_record and never edited afterwards; money going
+    back is a Refund, recorded from the payment's "Record refund" page."""
 
     form = PaymentForm
     pick_business = False  # a payment belongs to its invoice's business
@@ -134,7 +192,14 @@ class PaymentAdmin(TenantScopedAdmin):
     list_select_related = ("invoice", "customer", "recorded_by")
     autocomplete_fields = ("invoice",)
     fields = ("invoice", "amount", "method", "received_at", "reference")
-    readonly_fields = ("customer", "currency", "recorded_by")
+    readonly_fields = ("customer", "currency", "recorded_by", "refund_link")
+    inlines = (RefundInline,)
+
+    def get_urls(self):
+        return [*self.refund_urls(), *super().get_urls()]
+
+    def get_inlines(self, request, obj=None):
+        return self.inlines if obj is not None else ()
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -148,6 +213,7 @@ class PaymentAdmin(TenantScopedAdmin):
             "received_at",
             "reference",
             "recorded_by",
+            "refund_link",
         ]
 
     def get_changeform_initial_data(self, request):

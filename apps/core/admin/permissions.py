@@ -30,6 +30,7 @@ _DISPATCHER: dict[str, str] = {
     "core.lineitem": "view add change delete",
     "core.invoice": "view add change",
     "core.payment": "view add",
+    "core.refund": "view add",  # add = "Record refund" on a payment
     "integrations.integrationconnection": "view",
     "integrations.accountmapping": "view",
     "integrations.syncmapping": "view",

@@ -13,6 +13,7 @@ from apps.core.services.work_orders import (
     work_order_create,
     work_order_line_add,
     work_order_transition,
+    work_order_window_set,
 )
 
 from .base import ServiceRefusal, TenantModelForm, TenantScopedAdmin
@@ -45,6 +46,7 @@ CREATE_FIELDS = (
     "estimated_duration_minutes",
     "assigned_technician",
 )
+WINDOW_FIELDS = ("arrival_window_start", "arrival_window_end")
 
 
 def _count(n: int) -> str:
@@ -184,8 +186,26 @@ class WorkOrderAdmin(TenantScopedAdmin):
             technician = obj.assigned_technician
             obj.assigned_technician_id = form.initial.get("assigned_technician")
             changed.remove("assigned_technician")
+        window = [name for name in WINDOW_FIELDS if name in changed]
+        if window:
+            # Through the service, so routing and comms hear of the new promise.
+            start, end = obj.arrival_window_start, obj.arrival_window_end
+            obj.arrival_window_start = form.initial.get("arrival_window_start")
+            obj.arrival_window_end = form.initial.get("arrival_window_end")
+            changed = [name for name in changed if name not in WINDOW_FIELDS]
         if changed:
             obj.save(update_fields=[*changed, "updated_at"])
+        if window:
+            try:
+                work_order_window_set(
+                    work_order=obj,
+                    arrival_window_start=start,
+                    arrival_window_end=end,
+                    by=request.user,
+                    allow_clear=True,
+                )
+            except DomainError as exc:
+                raise ServiceRefusal(exc) from exc
         if reassign:
             try:
                 work_order_assign(work_order=obj, technician=technician, by=request.user)

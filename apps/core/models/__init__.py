@@ -1,5 +1,5 @@
 from .base import Address, BusinessOwned, BusinessScopedQuerySet, Timestamped
-from .billing import Invoice, InvoiceStatus, Payment, PaymentMethod
+from .billing import Invoice, InvoiceStatus, Payment, PaymentMethod, Refund
 from .business import Business, Role, User
 from .customers import (
     Customer,
@@ -38,6 +38,7 @@ __all__ = [
     "PaymentTerms",
     "Priority",
     "Refrigerant",
+    "Refund",
     "Role",
     "ServiceCategory",
     "ServiceLocation",

@@ -103,3 +103,43 @@ class Payment(BusinessOwned, Timestamped):
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency} ({self.get_method_display()})"
+
+
+class Refund(BusinessOwned, Timestamped):
+    """Money returned on a payment, from any source (Stripe, cash, check).
+
+    An invoice's amount_paid is its payments minus these, so a refund reopens a paid invoice.
+    """
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    # Always the payment's invoice, copied so invoice totals need no join through payments.
+    invoice = models.ForeignKey(
+        Invoice, on_delete=models.PROTECT, null=True, blank=True, related_name="refunds"
+    )
+    amount = models.DecimalField(max_digits=12, decimal_places=2)
+    currency = models.CharField(max_length=3, default="USD", validators=[currency_code_validator])
+    refunded_at = models.DateTimeField()
+    reason = models.TextField(blank=True)
+    reference = models.CharField(
+        max_length=100, blank=True, help_text="Stripe refund id (re_...), check number..."
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-refunded_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount__gt=0), name="core_refund_amount_positive"
+            ),
+            # A webhook delivered twice must not refund twice.
+            models.UniqueConstraint(
+                fields=["business", "reference"],
+                condition=~models.Q(reference=""),
+                name="core_refund_reference_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount} {self.currency}"

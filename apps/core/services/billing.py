@@ -1,9 +1,9 @@
-"""Invoices and payments. Money is Decimal end to end, rounded half-up to cents."""
+"""Invoices, payments and refunds. Money is Decimal end to end, rounded half-up to cents."""
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Sum
@@ -17,34 +17,40 @@ from apps.core.models import (
     LineItem,
     Payment,
     PaymentMethod,
+    Refund,
     User,
     WorkOrder,
     WorkOrderStatus,
 )
+from apps.core.services.invoices import (
+    CENT,
+    ZERO,
+    invoice_changed_publish,
+    invoice_copy_back,
+    invoice_line_add,
+    invoice_line_remove,
+    invoice_line_update,
+    invoice_lock,
+    invoice_net_paid,
+    invoice_recalculate,
+    invoice_settle_if_paid,
+    invoice_terms_update,
+)
 from apps.core.services.work_orders import _next_number, work_order_transition
 
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
-
-
-def _cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def invoice_recalculate(*, invoice: Invoice) -> Invoice:
-    lines = list(invoice.lines.all())
-    subtotal = _cents(sum((line.amount for line in lines), ZERO))
-    taxable = sum((line.amount for line in lines if line.taxable), ZERO)
-    tax = _cents(taxable * invoice.tax_rate / Decimal(100))
-    paid = invoice.payments.aggregate(total=Sum("amount"))["total"] or ZERO
-    invoice.subtotal, invoice.tax, invoice.total, invoice.amount_paid = (
-        subtotal,
-        tax,
-        subtotal + tax,
-        paid,
-    )
-    invoice.save(update_fields=["subtotal", "tax", "total", "amount_paid", "updated_at"])
-    return invoice
+# Re-exported: other apps import every invoice write from here.
+__all__ = [
+    "invoice_create_for_work_order",
+    "invoice_issue",
+    "invoice_line_add",
+    "invoice_line_remove",
+    "invoice_line_update",
+    "invoice_recalculate",
+    "invoice_terms_update",
+    "invoice_void",
+    "payment_record",
+    "payment_refund_record",
+]
 
 
 @transaction.atomic
@@ -77,6 +83,9 @@ def invoice_create_for_work_order(
     lines.update(invoice=invoice)
     invoice_recalculate(invoice=invoice)
     work_order_transition(work_order=locked, to_status=WorkOrderStatus.INVOICED, by=by)
+    if issue:
+        # WorkOrderStatusChanged(invoiced) still goes out; this is the one signal for invoices.
+        invoice_changed_publish(invoice, "issued")
     return invoice
 
 
@@ -121,12 +130,7 @@ def payment_record(
         recorded_by=by,
     )
     invoice_recalculate(invoice=locked)
-    if locked.balance_due == ZERO:
-        locked.status = InvoiceStatus.PAID
-        locked.save(update_fields=["status", "updated_at"])
-        work_order = locked.work_order
-        if work_order is not None and work_order.status == WorkOrderStatus.INVOICED:
-            work_order_transition(work_order=work_order, to_status=WorkOrderStatus.PAID, by=by)
+    invoice_settle_if_paid(locked, by)
     events.publish_on_commit(
         events.PaymentRecorded(
             business_id=locked.business_id,
@@ -137,3 +141,121 @@ def payment_record(
     )
     invoice.refresh_from_db()
     return payment
+
+
+@transaction.atomic
+def payment_refund_record(
+    *,
+    payment: Payment,
+    amount: Decimal,
+    refunded_at: dt.datetime | None = None,
+    reason: str = "",
+    reference: str = "",
+    by: User | None = None,
+) -> Refund:
+    """Record money returned on a payment; the invoice's paid amount falls and may reopen it.
+
+    The work order keeps its status (paid stays paid): the work was done, and only the money
+    moved. A non-empty reference (a Stripe refund id) makes this idempotent, so a replayed
+    webhook returns the refund already recorded.
+    """
+    amount = Decimal(amount)
+    if amount <= 0:
+        raise DomainError("A refund must be greater than zero.", field="amount")
+    if amount != amount.quantize(CENT):
+        raise DomainError("A refund cannot have fractions of a cent.", field="amount")
+    refunded_at = refunded_at or timezone.now()
+    if timezone.is_naive(refunded_at):
+        raise DomainError("The refund time must include a time zone.", field="refunded_at")
+    # The invoice lock serialises this with payments and other refunds on the same invoice; the
+    # payment lock does the same for a payment on no invoice.
+    invoice = None
+    if payment.invoice_id is not None:
+        invoice = Invoice.objects.select_for_update().get(pk=payment.invoice_id)
+    locked = Payment.objects.select_for_update().get(pk=payment.pk)
+    if reference:
+        existing = Refund.objects.filter(
+            business_id=locked.business_id, reference=reference
+        ).first()
+        if existing is not None:
+            if existing.payment_id != locked.pk:
+                raise DomainError(
+                    f"The reference {reference} is already used by a refund of another payment.",
+                    field="reference",
+                )
+            return existing
+    refunded = locked.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
+    left = locked.amount - refunded
+    if amount > left:
+        raise DomainError(
+            f"The refund of {amount} is more than the {left} left to refund on this payment.",
+            field="amount",
+        )
+    refund = Refund.objects.create(
+        business_id=locked.business_id,
+        payment=locked,
+        invoice=invoice,
+        amount=amount,
+        currency=locked.currency,
+        refunded_at=refunded_at,
+        reason=reason,
+        reference=reference,
+        recorded_by=by,
+    )
+    if invoice is not None:
+        invoice_recalculate(invoice=invoice)
+    events.publish_on_commit(
+        events.RefundRecorded(
+            business_id=refund.business_id,
+            refund_id=refund.pk,
+            payment_id=locked.pk,
+            invoice_id=refund.invoice_id,
+            amount=amount,
+            currency=refund.currency,
+            occurred_at=timezone.now(),
+        )
+    )
+    return refund
+
+
+@transaction.atomic
+def invoice_issue(*, invoice: Invoice, by: User | None = None) -> Invoice:
+    """Draft to open: dated today in the business's time zone, due after the customer's terms."""
+    locked = invoice_lock(invoice)
+    if locked.status != InvoiceStatus.DRAFT:
+        raise DomainError(
+            f"Only a draft invoice can be issued; this one is {locked.get_status_display().lower()}."
+        )
+    if not locked.lines.exists():
+        raise DomainError("An invoice with no lines cannot be issued.")
+    today = timezone.localdate(timezone=locked.business.timezone)
+    locked.status = InvoiceStatus.OPEN
+    locked.issued_on = today
+    locked.due_date = today + dt.timedelta(days=locked.customer.payment_terms)
+    locked.save(update_fields=["status", "issued_on", "due_date", "updated_at"])
+    invoice_changed_publish(locked, "issued")
+    invoice_copy_back(invoice, locked)
+    return locked
+
+
+@transaction.atomic
+def invoice_void(*, invoice: Invoice, reason: str = "", by: User | None = None) -> Invoice:
+    """Cancel an invoice that holds no money. Its work order keeps its status (the work was done)."""
+    locked = invoice_lock(invoice)
+    if locked.status == InvoiceStatus.VOID:
+        raise DomainError("The invoice is already void.")
+    net_paid = invoice_net_paid(locked)
+    if net_paid > ZERO:
+        raise DomainError(
+            f"The invoice has {net_paid} paid on it; refund the payments first, then void it."
+        )
+    locked.status = InvoiceStatus.VOID
+    update_fields = ["status", "updated_at"]
+    if reason.strip():
+        note = f"Voided: {reason.strip()}"
+        locked.memo = f"{locked.memo}\n{note}" if locked.memo else note
+        update_fields.append("memo")
+    locked.save(update_fields=update_fields)
+    invoice_changed_publish(locked, "voided")
+    invoice_copy_back(invoice, locked)
+    return locked

@@ -261,27 +261,48 @@ def work_order_line_add(
 def work_order_window_set(
     *,
     work_order: WorkOrder,
-    arrival_window_start: dt.datetime,
-    arrival_window_end: dt.datetime,
+    arrival_window_start: dt.datetime | None,
+    arrival_window_end: dt.datetime | None,
     by: User | None = None,
+    allow_clear: bool = False,
 ) -> WorkOrder:
-    """Promise the customer a new arrival window (route planning, rescheduling).
+    """Promise the customer a new arrival window (route planning, rescheduling, the office).
 
-    Refused once the job is closed; the window must be aware and end after it starts.
+    Refused once the job is closed; the window must be aware and end after it starts. Both None
+    clears the window, only with allow_clear (the office emptying the fields). Publishes
+    WorkOrderWindowChanged only when the window really moves, so re-planning an unchanged route
+    texts nobody.
     """
     locked = WorkOrder.objects.select_for_update().get(pk=work_order.pk)
     if locked.status not in LINE_EDITABLE_STATUSES:
         raise DomainError(
             f"A work order that is {S(locked.status).label.lower()} cannot get a new window."
         )
-    if arrival_window_start is None or arrival_window_end is None:
+    clearing = allow_clear and arrival_window_start is None and arrival_window_end is None
+    if not clearing and (arrival_window_start is None or arrival_window_end is None):
         raise DomainError(
             "An arrival window needs both a start and an end.", field="arrival_window_end"
         )
     _check_window(arrival_window_start, arrival_window_end)
+    previous = (locked.arrival_window_start, locked.arrival_window_end)
+    work_order.arrival_window_start = arrival_window_start
+    work_order.arrival_window_end = arrival_window_end
+    # Aware datetimes compare by instant, so the same moment given in another zone is no change.
+    if previous == (arrival_window_start, arrival_window_end):
+        return locked
     locked.arrival_window_start = arrival_window_start
     locked.arrival_window_end = arrival_window_end
     locked.save(update_fields=["arrival_window_start", "arrival_window_end", "updated_at"])
-    work_order.arrival_window_start = arrival_window_start
-    work_order.arrival_window_end = arrival_window_end
+    events.publish_on_commit(
+        events.WorkOrderWindowChanged(
+            business_id=locked.business_id,
+            work_order_id=locked.pk,
+            window_start=arrival_window_start,
+            window_end=arrival_window_end,
+            previous_window_start=previous[0],
+            previous_window_end=previous[1],
+            changed_by_id=by.pk if by else None,
+            occurred_at=timezone.now(),
+        )
+    )
     return locked
