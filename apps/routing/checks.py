@@ -13,6 +13,7 @@ from collections import defaultdict
 
 from apps.core.models import Technician, VanStock, WorkOrderPart, WorkOrderStatus
 from apps.routing.models import RoutePlan, RouteStop
+from apps.routing.planning.policy import policy as current_policy
 from apps.routing.travel import LatLng, travel_times_for
 
 S = WorkOrderStatus
@@ -122,18 +123,19 @@ def _clock(plan, tech, route) -> list[str]:
     for stop in route:
         loc = stop.work_order.location
         points.append(LatLng(float(loc.latitude), float(loc.longitude)))
-    matrix = _travel(plan).matrix(points, departure=summary.start_at)
+    matrix = _travel(plan).matrix(points, departure=summary.start_at, until=summary.end_at)
     clock, here = summary.start_at, 0
-    lunch_end = None
-    if summary.lunch_start:
-        lunch_end = summary.lunch_start + dt.timedelta(minutes=summary.lunch_minutes)
+    lunch = _Lunch(summary)
     for index, stop in enumerate(route, start=2):
-        if lunch_end and clock <= summary.lunch_start < stop.eta:
-            clock, lunch_end = lunch_end, None  # lunch before driving to this stop
+        if lunch.pending and lunch.start < stop.eta:
+            clock = lunch.take(clock, problems)  # lunch before driving to this stop
         arrival = clock + dt.timedelta(seconds=matrix.leg_seconds(here, index, clock))
+        ready = arrival
+        if lunch.pending and lunch.start < stop.service_start:
+            ready = lunch.take(arrival, problems)  # at the stop's door, before starting
         order = stop.work_order
         waits = order.arrival_window_start and not (stop.fixed and order.status == S.ON_SITE)
-        begin = max(arrival, order.arrival_window_start) if waits else arrival
+        begin = max(ready, order.arrival_window_start) if waits else ready
         if abs(begin - stop.service_start) > TOLERANCE:
             problems.append(
                 f"{order.number}: work starts at {begin:%H:%M}, the plan says "
@@ -143,8 +145,8 @@ def _clock(plan, tech, route) -> list[str]:
         if late and not stop.fixed:  # a job under way is where it is; the plan did not choose
             problems.append(f"{order.number} starts after its window closes.")
         clock, here = begin + dt.timedelta(minutes=_minutes(stop)), index
-    if lunch_end and summary.lunch_start >= clock:
-        clock = lunch_end
+    if lunch.pending:
+        clock = lunch.take(clock, problems)  # after the last job, before driving home
     end = clock + dt.timedelta(seconds=matrix.leg_seconds(here, 1, clock))
     tz = plan.business.timezone
     shift_end = dt.datetime.combine(plan.date, tech.shift_end).replace(tzinfo=tz)
@@ -154,6 +156,45 @@ def _clock(plan, tech, route) -> list[str]:
     shift_start = dt.datetime.combine(plan.date, tech.shift_start).replace(tzinfo=tz)
     if summary.start_at < shift_start - TOLERANCE:
         problems.append(f"{tech} starts before the shift.")
+    problems += _lunch_rules(plan, tech, summary, route)
+    return problems
+
+
+class _Lunch:
+    """The stored lunch, taken once along the walk: never before the technician is free."""
+
+    def __init__(self, summary):
+        self.start = summary.lunch_start
+        self.pending = summary.lunch_start is not None
+        self.length = dt.timedelta(minutes=summary.lunch_minutes)
+
+    def take(self, free_at: dt.datetime, problems: list[str]) -> dt.datetime:
+        self.pending = False
+        if self.start < free_at - TOLERANCE:
+            problems.append(f"Lunch at {self.start:%H:%M} overlaps driving or work.")
+        return max(free_at, self.start) + self.length
+
+
+def _lunch_rules(plan, tech, summary, route) -> list[str]:
+    """A lunch is inside the lunch period and as long as configured, or flagged as skipped."""
+    rules, tz = current_policy(), plan.business.timezone
+    if not tech.lunch_break_minutes or not route:
+        return []
+    lunch_from = dt.datetime.combine(plan.date, rules.lunch_from).replace(tzinfo=tz)
+    lunch_until = dt.datetime.combine(plan.date, rules.lunch_until).replace(tzinfo=tz)
+    if summary.lunch_start is None:
+        reaches = summary.start_at < lunch_until and summary.end_at > lunch_from
+        if reaches and not summary.lunch_skipped and summary.start_at <= lunch_from:
+            return [f"{tech} works through the lunch period with no lunch and no flag."]
+        return []
+    problems = []
+    end = summary.lunch_start + dt.timedelta(minutes=summary.lunch_minutes)
+    if summary.lunch_start < lunch_from - TOLERANCE or end > lunch_until + TOLERANCE:
+        problems.append(f"{tech}'s lunch at {summary.lunch_start:%H:%M} is outside the period.")
+    if summary.lunch_minutes < tech.lunch_break_minutes:
+        problems.append(
+            f"{tech}'s lunch is {summary.lunch_minutes} min, not {tech.lunch_break_minutes}."
+        )
     return problems
 
 

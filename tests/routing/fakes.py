@@ -7,19 +7,33 @@ Matrix (GET /maps/api/distancematrix/json, rows of elements with "duration", "di
 (POST /v8/matrix, row-major "travelTimes"/"distances"/"errorCodes"). Answers are computed from
 the request (straight-line metres at 10 m/s; Google adds 20 % in traffic), so chunking and
 stitching are really exercised. Failures are queued per vendor.
+
+Traffic: Google's `departure_time` (seconds since the epoch, "now" or absent) and HERE's
+`departureTime` (RFC 3339) are checked as each API documents them and recorded in
+`departures`; set `traffic` to a function (vendor, departure) -> factor to make the answer
+depend on the hour asked for.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import math
 import threading
+import zoneinfo
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
 SPEED = 10.0  # metres per second
+DENVER = zoneinfo.ZoneInfo("America/Denver")
+
+
+def evening_rush(vendor: str, when: dt.datetime) -> float:
+    """A `MatrixFake.traffic`: twice as slow 16:00-18:30 Denver time, free flow otherwise."""
+    local = when.astimezone(DENVER)
+    return 2.0 if dt.time(16) <= local.time() < dt.time(18, 30) else 1.0
 
 
 def metres(a: tuple[float, float], b: tuple[float, float]) -> float:
@@ -51,6 +65,8 @@ class MatrixFake:
         }
         # Pairs (origin, destination) the vendor cannot route, as rounded (lat, lng) tuples.
         self.unroutable: set[tuple[tuple[float, float], tuple[float, float]]] = set()
+        self.traffic = None  # (vendor, departure datetime) -> travel-time factor
+        self.departures: dict[str, list[dt.datetime]] = {"google": [], "here": []}
         self._lock = threading.Lock()
         fake = self
 
@@ -108,6 +124,8 @@ class MatrixFake:
         if failure is not None:
             return self._send(handler, *failure)
         answer = getattr(self, f"_{vendor}")(parts.path, query, body)
+        if isinstance(answer, tuple):  # (status, body): the request itself was refused
+            return self._send(handler, *answer)
         return self._send(handler, 200, answer)
 
     @staticmethod
@@ -150,6 +168,15 @@ class MatrixFake:
             return [tuple(float(v) for v in p.split(",")) for p in value.split("|")]
 
         origins, destinations = parse(query["origins"][0]), parse(query["destinations"][0])
+        departure = (query.get("departure_time") or ["now"])[0]
+        if departure == "now":
+            when = dt.datetime.now(dt.UTC)
+        elif departure.isdigit():
+            when = dt.datetime.fromtimestamp(int(departure), dt.UTC)
+        else:
+            return {"status": "INVALID_REQUEST", "error_message": "Invalid departure_time."}
+        self.departures["google"].append(when)
+        factor = self.traffic("google", when) if self.traffic else 1.2
         rows = []
         for o in origins:
             elements = []
@@ -163,7 +190,7 @@ class MatrixFake:
                         "status": "OK",
                         "distance": {"text": f"{m / 1000:.1f} km", "value": round(m)},
                         "duration": {"text": "", "value": round(m / SPEED)},
-                        "duration_in_traffic": {"text": "", "value": round(1.2 * m / SPEED)},
+                        "duration_in_traffic": {"text": "", "value": round(factor * m / SPEED)},
                     }
                 )
             rows.append({"elements": elements})
@@ -178,6 +205,17 @@ class MatrixFake:
     def _here(self, path, query, body):
         origins = [(p["lat"], p["lng"]) for p in body["origins"]]
         destinations = [(p["lat"], p["lng"]) for p in body["destinations"]]
+        departure = body.get("departureTime")
+        when = dt.datetime.now(dt.UTC)
+        if departure is not None:
+            try:
+                when = dt.datetime.fromisoformat(departure)
+            except (TypeError, ValueError):
+                when = None
+            if when is None or when.tzinfo is None:  # RFC 3339 needs the offset
+                return 400, {"title": "Malformed request", "cause": "Invalid departureTime"}
+        self.departures["here"].append(when)
+        factor = self.traffic("here", when) if self.traffic else 1.0
         times, dists, errors = [], [], []
         for o in origins:
             for d in destinations:
@@ -187,7 +225,7 @@ class MatrixFake:
                     errors.append(3)
                     continue
                 m = metres(o, d)
-                times.append(round(m / SPEED))
+                times.append(round(factor * m / SPEED))
                 dists.append(round(m))
                 errors.append(0)
         matrix = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from apps.routing.models import RoutePlan, TechnicianLocation
@@ -12,7 +13,7 @@ from apps.routing.services.plans import route_plan_apply, route_plan_create
 from tests import factories as f
 from tests.api.helpers import client_for
 
-from .conftest import DENVER, assert_feasible
+from .conftest import DENVER, PLACES, assert_feasible
 
 ALL_DAY = (dt.time(0, 1), dt.time(23, 59))
 
@@ -123,6 +124,42 @@ def test_technicians_may_not_optimize(world, plan_date):
     )
     assert response.status_code == 403
     assert not RoutePlan.objects.exists()
+
+
+def test_a_posted_position_moves_the_eta_the_customer_is_told(
+    ann_today, django_capture_on_commit_callbacks
+):
+    """End to end: the app posts a fix, the stops get new ETAs, the customer's ETA (what the
+    "on my way" text quotes, comms.hooks.eta_minutes) follows, and comms hears about it."""
+    from apps.comms.hooks import eta_minutes
+    from apps.core import events
+    from apps.routing.events import TechnicianEtasUpdated
+
+    ann, plan = ann_today
+    seen = []
+    events.subscribe(TechnicianEtasUpdated)(seen.append)
+    try:
+        fixes = {}
+        for place, (lat, lng) in (
+            ("highlands", PLACES["highlands"]),
+            ("boulder", PLACES["boulder"]),
+        ):
+            with django_capture_on_commit_callbacks(execute=True):
+                response = client_for(ann.user).post(
+                    "/api/v1/technicians/me/location",
+                    {"latitude": f"{lat:.6f}", "longitude": f"{lng:.6f}"},
+                    format="json",
+                )
+            assert response.status_code == 201, response.content
+            first = plan.stops.order_by("sequence").select_related("work_order").first()
+            fixes[place] = (first.eta, eta_minutes(first.work_order))
+    finally:
+        events.unsubscribe(TechnicianEtasUpdated, seen.append)
+    (near_eta, near_minutes), (far_eta, far_minutes) = fixes["highlands"], fixes["boulder"]
+    assert far_eta > near_eta + dt.timedelta(minutes=15)  # Boulder is a long drive away
+    assert far_minutes >= near_minutes + 15  # and the customer is told so
+    assert 0 <= far_minutes - (far_eta - timezone.now()).total_seconds() / 60 <= 5  # rounded up
+    assert [e.plan_id for e in seen] == [plan.pk, plan.pk]
 
 
 @pytest.mark.parametrize(

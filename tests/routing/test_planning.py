@@ -18,8 +18,8 @@ from apps.routing.models import RouteStop, TechnicianRoute, UnassignedReason
 from apps.routing.services.plans import route_plan_apply, route_plan_create
 from tests import factories as f
 
-from .conftest import assert_feasible, at, reasons, route_of
-from .fakes import MatrixFake
+from .conftest import PLACES, assert_feasible, at, reasons, route_of
+from .fakes import MatrixFake, evening_rush, metres
 
 S = WorkOrderStatus
 R = UnassignedReason
@@ -245,3 +245,30 @@ def test_plans_only_see_their_own_business(world, rival_world, plan_date, mornin
     assert route_of(result, mine) == [own.number]
     assert not result.stops.filter(work_order=theirs).exists()
     assert set(result.routes.values_list("technician__business", flat=True)) == {world.business.pk}
+
+
+def test_here_traffic_is_taken_from_the_band_of_each_leg(world, plan_date, morning):
+    tech = world.technician("Ann", "downtown", shift=(dt.time(8), dt.time(19)))
+    before = world.job("aurora", window=(at(plan_date, 16), at(plan_date, 16, 30)), minutes=30)
+    rush = world.job("lakewood", window=(at(plan_date, 17), at(plan_date, 18)), minutes=30)
+    with MatrixFake() as fake:
+        fake.traffic = evening_rush
+        f.IntegrationConnectionFactory(
+            business=world.business,
+            provider="here",
+            name="HERE",
+            api_base_url=fake.url,
+            credentials={"api_key": "here-key-123456"},
+            status=ConnectionStatus.CONNECTED,
+        )
+        result = plan(world, plan_date, morning)  # the checker re-walks it with the same bands
+        asked = {d.astimezone(world.business.timezone).hour for d in fake.departures["here"]}
+    assert result.travel_source == "here"
+    assert {8, 17} <= asked  # the morning and the evening rush were each asked for
+    assert route_of(result, tech) == [before.number, rush.number]
+    first, second = result.stops.order_by("sequence")
+    free = metres(PLACES["aurora"], PLACES["lakewood"]) / 10 / 60  # the fake drives 10 m/s
+    morning_leg = metres(PLACES["downtown"], PLACES["aurora"]) / 10 / 60
+    assert abs(first.drive_minutes - morning_leg) <= 1  # 08:00 is free flow in the fake
+    assert abs(second.drive_minutes - 2 * free) <= 1  # leaves ~16:30: evening rush, twice as slow
+    assert second.service_start <= rush.arrival_window_end

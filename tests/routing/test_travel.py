@@ -23,7 +23,7 @@ from apps.routing.travel.vendors import GoogleTravelTimes, HereTravelTimes, Osrm
 from tests import factories as f
 
 from .conftest import DENVER, PLACES, at
-from .fakes import SPEED, MatrixFake, metres
+from .fakes import SPEED, MatrixFake, evening_rush, metres
 
 POINTS = [LatLng(*PLACES[name]) for name in ("downtown", "aurora", "lakewood", "arvada", "golden")]
 
@@ -213,14 +213,55 @@ def test_cache_reuses_matrices_and_fetches_only_new_points(business, fake, plan_
     assert np.allclose(grown.durations, expected_seconds(POINTS), atol=0.2)
 
 
-def test_cache_is_per_departure_hour_for_traffic_aware_vendors(business, fake, plan_date):
+def test_cache_is_per_traffic_band_for_traffic_aware_vendors(business, fake, plan_date):
     conn = connection(business, "here", fake.url)
-    cached = CachedTravelTimes(HereTravelTimes(conn))
+    cached = CachedTravelTimes(HereTravelTimes(conn), tz=DENVER)
     cached.matrix(POINTS, departure=at(plan_date, 9))
-    cached.matrix(POINTS, departure=at(plan_date, 9, 40))
+    cached.matrix(POINTS, departure=at(plan_date, 9, 40))  # same band (09:00-10:00)
     assert len(fake.of("here")) == 1
     cached.matrix(POINTS, departure=at(plan_date, 17))
     assert len(fake.of("here")) == 2
+
+
+@pytest.mark.parametrize(("provider", "vendor"), [("google_maps", "google"), ("here", "here")])
+def test_vendor_matrices_are_asked_per_traffic_band(business, fake, plan_date, provider, vendor):
+    fake.traffic = evening_rush
+    conn = connection(business, provider, fake.url)
+    adapter = GoogleTravelTimes(conn) if provider == "google_maps" else HereTravelTimes(conn)
+    cached = CachedTravelTimes(adapter, tz=DENVER)
+    matrix = cached.matrix(POINTS, departure=at(plan_date, 7), until=at(plan_date, 19))
+    # The embedded model's bands from 07:00 to 19:00: 7, 9, 10, 11:30, 13:30, 15:30, 16, 18:30.
+    asked = sorted(d.astimezone(DENVER) for d in fake.departures[vendor])
+    assert len(asked) == 8 == len(fake.of(vendor))
+    assert asked[0] == at(plan_date, 8) and asked[-1] == at(plan_date, 19)  # band middles
+    assert [d for d in asked if dt.time(16) <= d.time() < dt.time(18, 30)] == [
+        at(plan_date, 17, 15)
+    ]
+    free = expected_seconds(POINTS)
+    assert np.allclose(matrix.leg_seconds(0, 4, at(plan_date, 10, 30)), free[0, 4], atol=1)
+    assert np.allclose(matrix.leg_seconds(0, 4, at(plan_date, 17)), 2 * free[0, 4], atol=1)
+    assert np.allclose(matrix.durations, 2 * free, atol=1)  # no clock: the slowest band
+    rows = np.arange(len(POINTS))
+    midday = matrix.bounded_durations(
+        rows, rows, np.full(5, 10 * 3600.0), np.full(5, 12 * 3600.0), at(plan_date, 0)
+    )
+    assert np.allclose(midday, free, atol=1)  # a leg between 10:00 and 12:00 never sees rush
+    evening = matrix.bounded_durations(
+        rows, rows, np.full(5, 15 * 3600.0), np.full(5, 17 * 3600.0), at(plan_date, 0)
+    )
+    assert np.allclose(evening, 2 * free, atol=1)
+    again = cached.matrix(POINTS, departure=at(plan_date, 7), until=at(plan_date, 19))
+    assert len(fake.of(vendor)) == 8  # every band from the cache
+    assert np.allclose(again.leg_seconds(0, 4, at(plan_date, 17)), 2 * free[0, 4], atol=1)
+
+
+def test_a_connection_can_ask_for_one_band_only(business, fake, plan_date):
+    fake.traffic = evening_rush
+    conn = connection(business, "google_maps", fake.url, settings={"time_bands": False})
+    cached = CachedTravelTimes(GoogleTravelTimes(conn), tz=DENVER)
+    matrix = cached.matrix(POINTS, departure=at(plan_date, 8), until=at(plan_date, 19))
+    assert len(fake.of("google")) == 1 and len(matrix.bands) == 1
+    assert matrix.leg_seconds(0, 4, at(plan_date, 17)) == matrix.leg_seconds(0, 4, at(plan_date, 8))
 
 
 def test_the_business_connection_decides_the_source(business, other_business, fake):

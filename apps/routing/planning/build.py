@@ -44,12 +44,18 @@ class DayProblem:
     part_dimensions: list[int]  # part id per load dimension
     travel_note: str = ""
     neutral_rows: np.ndarray | None = None  # travel-matrix point behind each problem location
+    # Vehicle -> index of its lunch visit (after the job visits); technicians with no lunch
+    # left to take have none.
+    lunch_visits: dict[int, int] = dataclasses.field(default_factory=dict)
 
     def loc(self, point: LatLng) -> int:
         return self.point_index[point.rounded()]
 
     def visit_of_job(self) -> dict[int, int]:
         return {job.id: i for i, job in enumerate(self.jobs)}
+
+    def is_job(self, visit: int) -> bool:
+        return visit < len(self.jobs)
 
 
 def eligible(tech: TechInput, job: JobInput) -> bool:
@@ -194,7 +200,13 @@ def _problem(dp: DayProblem) -> Problem:
             job = dp.jobs[row - n_ends]
             finish = start + durations[here, row] + job.duration_minutes * 60 + durations[row, home]
             latest_end = max(latest_end, finish)
-        lunch = _lunch_ahead(day, policy, tech)
+        # A lunch the solver plans is a visit of the route (its minutes count as working time);
+        # one it cannot plan is reserved out of the shift as before.
+        lunch = (
+            0
+            if _lunch_window(dp, tech, durations, n_ends, end_index)
+            else _lunch_ahead(day, policy, tech)
+        )
         preferred = {}
         for i, job in enumerate(dp.jobs):
             bonus = 0.0
@@ -225,6 +237,19 @@ def _problem(dp: DayProblem) -> Problem:
         for i, job in enumerate(dp.jobs)
     ]
     coords = [(p.lng, p.lat) for p in end_points] + [(j.point.lng, j.point.lat) for j in dp.jobs]
+    lunches = _lunch_visits(dp, durations, n_ends, end_index, first_location=len(rows))
+    if lunches:
+        # Breaks are taken where the technician is: zero travel in and out (see _lunch_visits).
+        size = len(rows) + len(lunches)
+        grown = np.zeros((size, size))
+        grown[: len(rows), : len(rows)] = durations
+        grown[len(rows) :, : len(rows)] = _typical_leg_into(durations)
+        durations = grown
+        for visit in lunches:
+            home = dp.techs[next(iter(visit.vehicles))].home
+            coords.append((home.lng, home.lat))
+        dp.lunch_visits = {next(iter(v.vehicles)): len(visits) + m for m, v in enumerate(lunches)}
+        visits.extend(lunches)
     return Problem(
         visits=tuple(visits),
         vehicles=tuple(vehicles),
@@ -241,6 +266,102 @@ def _overtime(tech: TechInput, start, end, lunch, latest_end, day: DayInput) -> 
     if latest_end > day.seconds(tech.latest_end):  # stretched for a job under way
         allowed = max(allowed, latest_end - start - max(0.0, end - start - lunch * 60))
     return allowed
+
+
+def _lunch_window(dp: DayProblem, tech: TechInput, durations, n_ends, end_index):
+    """(earliest, latest) start of the technician's lunch in seconds, or None if the solver
+    cannot plan one (no lunch configured, or the lunch period is over before work allows)."""
+    day, policy = dp.day, dp.policy
+    minutes = _lunch_ahead(day, policy, tech)
+    if minutes <= 0:
+        return None
+    earliest = max(day.seconds(tech.start_at), _clock_seconds(day, policy.lunch_from))
+    latest = _clock_seconds(day, policy.lunch_until) - minutes * 60
+    fixed = next((i for i, j in enumerate(dp.jobs) if j.fixed_to == tech.id), None)
+    if fixed is not None:
+        # The job under way is finished first.
+        here = end_index[tech.start_point.rounded()]
+        done = (
+            day.seconds(tech.start_at)
+            + durations[here, n_ends + fixed]
+            + dp.jobs[fixed].duration_minutes * 60
+        )
+        earliest = max(earliest, done)
+    return (earliest, latest) if earliest <= latest else None
+
+
+def _lunch_visits(dp: DayProblem, durations, n_ends, end_index, *, first_location: int):
+    """One lunch visit per technician who still has a lunch to take, only for their van.
+
+    PyVRP 0.12 has no breaks, so lunch is a client with the lunch period as its window and
+    the lunch minutes as its service time, and zero travel to and from every location. Exact
+    would be "job -> lunch -> next costs job -> next", which no fixed matrix row can give (the
+    leg out of lunch would have to depend on where the technician came from). Zero both ways
+    is the optimistic choice: the solver's clock misses at most the one leg driven around
+    lunch. The timeline then takes lunch at the next stop's door (driving first, eating in a
+    wait if there is one), which is never later than eating before driving, and falls back
+    to another slot, or flags the lunch, if the real leg breaks a window.
+    """
+    lunches = []
+    for k, tech in enumerate(dp.techs):
+        window = _lunch_window(dp, tech, durations, n_ends, end_index)
+        if window is None:
+            continue
+        lunches.append(
+            Visit(
+                key=("lunch", tech.id),
+                location=first_location + len(lunches),
+                service=_lunch_ahead(dp.day, dp.policy, tech) * 60.0,
+                early=window[0],
+                late=window[1],
+                demand=(0,) * len(dp.part_dimensions),
+                prize=dp.policy.lunch_prize,
+                vehicles=frozenset({k}),
+                is_break=True,
+            )
+        )
+    return lunches
+
+
+def anchor_lunches(dp: DayProblem, routes) -> Problem:
+    """The problem with each planned lunch moved to the location of the stop before it.
+
+    Lunch then costs exactly what it costs in that spot (previous stop -> lunch is zero, lunch
+    -> next stop is the real leg). The first solve guesses the leg out of lunch; this one,
+    seeded with that solution (or with today's plan on a re-plan), prices it exactly as long
+    as lunch stays where it is, and honestly (a drive to that spot and back) if it moves.
+    """
+    problem = dp.problem
+    lunches = set(dp.lunch_visits.values())
+    visits = list(problem.visits)
+    for route in routes:
+        for position, i in enumerate(route.visits):
+            if i not in lunches:
+                continue
+            if position:
+                anchor = problem.visits[route.visits[position - 1]].location
+            else:
+                anchor = problem.vehicles[route.vehicle].start
+            visits[i] = dataclasses.replace(visits[i], location=anchor)
+    return dataclasses.replace(problem, visits=tuple(visits))
+
+
+def _typical_leg_into(durations: np.ndarray) -> np.ndarray:
+    """Per location, a short leg into it: the second-nearest other location's drive time.
+
+    Used as the leg out of lunch: in a good route the leg into a stop is usually one of its
+    shortest, so this is rarely far from the real leg driven around lunch, and it keeps the
+    solver from treating the lunch hour as free driving.
+    """
+    off = durations + np.diag(np.full(len(durations), np.inf))
+    k = min(1, len(durations) - 2)
+    if k < 0:
+        return np.zeros(len(durations))
+    return np.partition(off, k, axis=0)[k]
+
+
+def _clock_seconds(day: DayInput, time: dt.time) -> float:
+    return day.seconds(dt.datetime.combine(day.date, time).replace(tzinfo=day.tz))
 
 
 def _lunch_ahead(day: DayInput, policy: Policy, tech: TechInput) -> int:

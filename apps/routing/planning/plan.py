@@ -14,13 +14,15 @@ from apps.routing.solver.check import walk
 from apps.routing.solver.problem import Problem
 from apps.routing.travel import Choice
 
-from .build import DayProblem, Refusal, build, eligible
+from .build import DayProblem, Refusal, anchor_lunches, build, eligible
 from .inputs import DayInput
 from .policy import Policy
 from .timeline import Timeline, timeline_for
 
 logger = structlog.get_logger(__name__)
 R = UnassignedReason
+# Share of a full plan's budget for the first solve, whose lunches are priced by a guess.
+LUNCH_FIRST_PASS = 0.6
 
 
 @dataclasses.dataclass
@@ -94,8 +96,22 @@ def plan_day(
         )
     warm = _warm_start(dp, warm_routes or {})
     budget = max(0.05, time_limit - (time.perf_counter() - started))
+    first = None
+    if dp.lunch_visits:
+        if not warm_routes:
+            # No plan yet: a first solve places lunch with a guessed leg out of it (see
+            # build._lunch_visits); the second prices it exactly from there.
+            first = solve(
+                dp.problem, time_limit=budget * LUNCH_FIRST_PASS, warm_start=warm, seed=seed
+            )
+            warm = list(first.routes)
+            budget = max(0.05, time_limit - (time.perf_counter() - started))
+        warm = _with_lunches(dp, warm)
+        dp.problem = anchor_lunches(dp, warm)
     solution = solve(dp.problem, time_limit=budget, warm_start=warm, seed=seed)
-    dropped = [i for i in solution.unserved if dp.jobs[i].emergency]
+    if first is not None:
+        solution = _merge_time(solution, first)
+    dropped = [i for i in solution.unserved if dp.is_job(i) and dp.jobs[i].emergency]
     if dropped:
         # No one can reach an emergency within the slack: serve it as early as still possible.
         dp.problem = _relaxed(dp.problem, dropped)
@@ -108,10 +124,24 @@ def plan_day(
     timelines = []
     by_vehicle = {r.vehicle: r for r in routes}
     for k, tech in enumerate(dp.techs):
-        jobs = [dp.jobs[i] for i in by_vehicle[k].visits] if k in by_vehicle else []
+        visits = by_vehicle[k].visits if k in by_vehicle else ()
+        jobs = [dp.jobs[i] for i in visits if dp.is_job(i)]
+        lunch = dp.lunch_visits.get(k)
+        # Where the solver put lunch: before the n-th job of the route.
+        planned = (
+            sum(1 for i in visits[: visits.index(lunch)] if dp.is_job(i))
+            if lunch in visits
+            else None
+        )
         timelines.append(
             timeline_for(
-                day=day, policy=policy, matrix=dp.matrix, locate=dp.loc, tech=tech, jobs=jobs
+                day=day,
+                policy=policy,
+                matrix=dp.matrix,
+                locate=dp.loc,
+                tech=tech,
+                jobs=jobs,
+                planned_lunch=planned,
             )
         )
     unassigned = [
@@ -191,6 +221,49 @@ def _warm_start(dp: DayProblem, warm_routes: Mapping[int, Sequence[int]]) -> lis
             if problem.visits[i].first_on is None and not dp.jobs[i].emergency:
                 _insert_cheapest(problem, routes, i)
     return [Route(vehicle=k, visits=tuple(v)) for k, v in sorted(routes.items()) if v]
+
+
+def _with_lunches(dp: DayProblem, routes: Sequence[Route]) -> list[Route]:
+    """Each technician's lunch put where it fits best, priced exactly: eaten where the stop
+    before it is (no drive in), then the real leg on. A lunch that fits nowhere is left out
+    of the warm start rather than making it late (the search would then throw out whatever
+    is cheapest to lose, possibly an emergency)."""
+    problem = dp.problem
+    lunches = set(dp.lunch_visits.values())
+    by_vehicle = {r.vehicle: [i for i in r.visits if i not in lunches] for r in routes}
+    for k, lunch in dp.lunch_visits.items():
+        visits = by_vehicle.get(k, [])
+        head = 1 if visits and problem.visits[visits[0]].first_on == k else 0
+        best = None
+        for position in range(head, len(visits) + 1):
+            trial = [*visits[:position], lunch, *visits[position:]]
+            end = _lunch_route_end(problem, k, trial, lunch)
+            if end is not None and (best is None or end < best[0]):
+                best = (end, trial)
+        if best is not None:
+            by_vehicle[k] = best[1]
+    return [Route(vehicle=k, visits=tuple(v)) for k, v in sorted(by_vehicle.items()) if v]
+
+
+def _lunch_route_end(problem: Problem, k: int, visits: list[int], lunch: int) -> float | None:
+    """When the route is back, with lunch eaten at the previous stop; None if it breaks a
+    window or the shift. Only time is checked: lunch changes no load."""
+    vehicle = problem.vehicles[k]
+    start = max(vehicle.earliest_start, vehicle.latest_start or vehicle.earliest_start)
+    clock, here = start, vehicle.start
+    for i in visits:
+        visit = problem.visits[i]
+        arrival = clock if i == lunch else clock + problem.durations[here, visit.location]
+        begin = max(arrival, visit.early)
+        if begin > visit.late + 1e-6:
+            return None
+        clock = begin + visit.service
+        here = here if i == lunch else visit.location
+    end = clock + problem.durations[here, vehicle.end]
+    limit = (vehicle.max_duration or float("inf")) + vehicle.max_overtime
+    if end > vehicle.latest_end + 1e-6 or end - start > limit + 1e-6:
+        return None
+    return float(end)
 
 
 def _insert_first(problem: Problem, routes: dict[int, list[int]], visit: int) -> None:
@@ -292,7 +365,8 @@ def _emergencies_first(dp: DayProblem, routes: list[Route]) -> list[Route]:
         visits = list(route.visits)
         head = 1 if visits and problem.visits[visits[0]].first_on == route.vehicle else 0
         urgent = sorted(
-            (i for i in visits[head:] if dp.jobs[i].emergency), key=lambda i: problem.visits[i].late
+            (i for i in visits[head:] if dp.is_job(i) and dp.jobs[i].emergency),
+            key=lambda i: problem.visits[i].late,
         )
         if urgent:
             rest = [i for i in visits[head:] if i not in urgent]
@@ -311,7 +385,12 @@ def _safe_routes(dp: DayProblem, solution: Solution) -> list[Route]:
     """
     routes = list(solution.routes)
     for _ in range(len(dp.jobs) + 1):
-        violations = check(dp.problem, routes)
+        violations = [
+            v
+            for v in check(dp.problem, routes)
+            # A required lunch the search could not fit is flagged by the timeline, not dropped.
+            if not (v.kind == "missing" and v.visit is not None and not dp.is_job(v.visit))
+        ]
         if not violations:
             return routes
         logger.error("routing_solution_rejected", violations=[v.message for v in violations])
@@ -330,7 +409,7 @@ def _why(dp: DayProblem, routes: list[Route], index: int) -> Refusal:
     candidates = [k for k, t in enumerate(dp.techs) if eligible(t, job)]
     binding = [p for p in job.parts if p in dp.part_dimensions]
     if binding and candidates:
-        load = {r.vehicle: r.visits for r in routes}
+        load = {r.vehicle: [i for i in r.visits if dp.is_job(i)] for r in routes}
         short = True
         for k in candidates:
             used = {p: sum(dp.jobs[i].parts.get(p, 0) for i in load.get(k, ())) for p in binding}

@@ -26,8 +26,13 @@ class Policy:
     overtime_weight: float = 1.5
     continuity_bonus_seconds: float = 600.0  # the customer's usual technician
     keep_assignment_bonus_seconds: float = 900.0  # today's technician, so re-plans stay calm
+    # Lunch (the technician's lunch_break_minutes) starts and ends inside this period.
     lunch_from: dt.time = dt.time(11, 0)
     lunch_until: dt.time = dt.time(14, 0)
+    # What taking lunch is worth to the solver. Below the backlog prize, so a lunch never
+    # leaves a job unassigned; high enough to be worth half an hour of overtime at time and a
+    # half. None makes lunch required (a job is dropped rather than the lunch).
+    lunch_prize: float | None = 3_000.0
     arrival_window_minutes: int = 120  # window given on apply to jobs that had none
     location_max_age_minutes: int = 120  # older technician positions are ignored
     on_site_min_remaining_minutes: int = 10  # a job running long still needs some time

@@ -3,9 +3,9 @@
 The solver plans with drive times that hold all day (the slowest traffic of the period); here
 each leg gets the drive time of its actual departure, so rush hour lengthens the morning legs
 and a midday leg is quicker. Since no leg takes longer than the solver assumed, every window
-the solver met is still met. Lunch is placed afterwards where it breaks no window: in a wait
-if there is one, else where it delays the rest of the day least; if nowhere fits it is skipped
-and flagged.
+the solver met is still met. Lunch goes where the solver planned it (it is a visit of the
+route, see build._lunch_visits) if the real drive times allow, else where it breaks no window
+and delays the rest of the day least; if nowhere fits it is skipped and flagged.
 """
 
 from __future__ import annotations
@@ -52,6 +52,17 @@ class Timeline:
         return [s for s in self.stops if s.job.window_end and s.service_start > s.job.window_end]
 
 
+@dataclasses.dataclass(frozen=True)
+class Lunch:
+    position: int  # taken between stop position-1 and stop position
+    earliest: dt.datetime
+    latest: dt.datetime  # latest start
+    minutes: int
+    # True: drive to the next stop first and eat at its door (in the wait for its window, if
+    # any); never later than eating before the drive, except when it pushes lunch past `latest`.
+    at_next: bool
+
+
 def _walk(
     matrix: TravelMatrix,
     locate,
@@ -59,16 +70,18 @@ def _walk(
     jobs: Sequence[JobInput],
     start_at: dt.datetime,
     start_point,
-    lunch: tuple[int, dt.datetime, int] | None = None,
-) -> Timeline:
-    """lunch = (position, earliest start, minutes): taken before stop `position`."""
+    lunch: Lunch | None = None,
+) -> Timeline | None:
+    """The clock along the stops; None if the lunch cannot start inside its period."""
     clock, here = start_at, locate(start_point)
     stops, drive, metres = [], 0.0, 0.0
     lunch_start = None
+    pause = dt.timedelta(minutes=lunch.minutes) if lunch else dt.timedelta(0)
     for position, job in enumerate([*jobs, None]):
-        if lunch is not None and lunch[0] == position:
-            lunch_start = max(clock, lunch[1])
-            clock = lunch_start + dt.timedelta(minutes=lunch[2])
+        here_now = lunch is not None and lunch.position == position
+        if here_now and (not lunch.at_next or job is None):
+            lunch_start = max(clock, lunch.earliest)
+            clock = lunch_start + pause
         there = locate(job.point if job else tech.home)
         leg = matrix.leg_seconds(here, there, clock)
         drive += leg
@@ -77,8 +90,12 @@ def _walk(
         if job is None:
             clock = arrival
             break
+        ready, lunch_here = arrival, here_now and lunch.at_next
+        if lunch_here:
+            lunch_start = max(arrival, lunch.earliest)
+            ready = lunch_start + pause
         waits = job.window_start and job.status != "on_site"  # on site: already working
-        begin = max(arrival, job.window_start) if waits else arrival
+        begin = max(ready, job.window_start) if waits else ready
         clock = begin + dt.timedelta(minutes=job.duration_minutes)
         stops.append(
             Stop(
@@ -88,11 +105,15 @@ def _walk(
                 departure=clock,
                 drive_seconds=leg,
                 distance_m=float(matrix.distances[here, there]),
-                wait_seconds=(begin - arrival).total_seconds(),
+                wait_seconds=(
+                    begin - arrival - (pause if lunch_here else dt.timedelta(0))
+                ).total_seconds(),
                 fixed=job.fixed_to == tech.id,
             )
         )
         here = there
+    if lunch is not None and (lunch_start is None or lunch_start > lunch.latest):
+        return None
     return Timeline(
         tech=tech,
         start_at=start_at,
@@ -101,11 +122,13 @@ def _walk(
         drive_seconds=drive,
         distance_m=metres,
         lunch_start=lunch_start,
-        lunch_minutes=lunch[2] if lunch else 0,
+        lunch_minutes=lunch.minutes if lunch else 0,
     )
 
 
-def _ok(timeline: Timeline, original: Timeline) -> bool:
+def _ok(timeline: Timeline | None, original: Timeline) -> bool:
+    if timeline is None:
+        return False
     if timeline.end_at > max(timeline.tech.latest_end, original.end_at):
         return False
     return len(timeline.late_stops()) <= len(original.late_stops())
@@ -122,7 +145,11 @@ def timeline_for(
     start_at: dt.datetime | None = None,
     start_point=None,
     lunch_minutes: int | None = None,
+    planned_lunch: int | None = None,
 ) -> Timeline:
+    """The day's clock. `planned_lunch`: the solver put lunch before this job (len(jobs):
+    after the last); it is kept there if the real drive times allow, else the best other
+    slot is used."""
     start_at = start_at or tech.start_at
     start_point = start_point or tech.start_point
     base = _walk(matrix, locate, tech, jobs, start_at, start_point)
@@ -131,19 +158,37 @@ def timeline_for(
         return base
     lunch_from = dt.datetime.combine(day.date, policy.lunch_from).replace(tzinfo=day.tz)
     lunch_until = dt.datetime.combine(day.date, policy.lunch_until).replace(tzinfo=day.tz)
-    if base.end_at <= lunch_from or start_at >= lunch_until:
+    latest = lunch_until - dt.timedelta(minutes=minutes)
+    if base.end_at <= lunch_from or start_at > latest:
         return base  # the working day does not reach the lunch period
-    best = None
     first_movable = 1 if jobs[0].fixed_to == tech.id else 0
+
+    def attempt(position: int, at_next: bool) -> Timeline | None:
+        candidate = _walk(
+            matrix,
+            locate,
+            tech,
+            jobs,
+            start_at,
+            start_point,
+            Lunch(position, max(lunch_from, start_at), latest, minutes, at_next),
+        )
+        return candidate if _ok(candidate, base) else None
+
+    if planned_lunch is not None and planned_lunch >= first_movable:
+        for at_next in (True, False):
+            kept = attempt(planned_lunch, at_next)
+            if kept is not None:
+                return kept
+    best = None
     for position in range(first_movable, len(jobs) + 1):
         before = base.stops[position - 1].departure if position else start_at
-        if max(before, lunch_from) > lunch_until:
+        if max(before, lunch_from) > latest:
             break
-        candidate = _walk(
-            matrix, locate, tech, jobs, start_at, start_point, (position, lunch_from, minutes)
-        )
-        if _ok(candidate, base) and (best is None or candidate.end_at < best.end_at):
-            best = candidate
+        for at_next in (True, False) if position < len(jobs) else (False,):
+            candidate = attempt(position, at_next)
+            if candidate is not None and (best is None or candidate.end_at < best.end_at):
+                best = candidate
     if best is None:
         base.lunch_skipped = True
         return base

@@ -116,10 +116,13 @@ def stop_etas_refresh(
     points = [position, tech.home, *(j.point for j in jobs)]
     index = {p.rounded(): i for i, p in enumerate(points)}
     choice = travel_times_for(business)
+    # Through the end of the day: vendor matrices come per traffic band, and later legs need
+    # the band they are driven in.
+    until = max(now, route.end_at, tech.latest_end)
     try:
-        matrix = choice.provider.matrix(points, departure=now)
+        matrix = choice.provider.matrix(points, departure=now, until=until)
     except ProviderError:
-        matrix = choice.fallback.matrix(points, departure=now)
+        matrix = choice.fallback.matrix(points, departure=now, until=until)
     day = DayInput(
         business=business,
         date=today,

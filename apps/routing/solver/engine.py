@@ -390,9 +390,24 @@ def _neighbours(data: ProblemData, params: SolveParams, encoding: _Encoding) -> 
     )
     if hood.symmetric_proximity:
         proximity = np.minimum(proximity, proximity.T)
+    # A break is zero travel from everywhere: by distance it would be everyone's nearest
+    # neighbour and crowd out real ones. Only the break looks for neighbours (by time, among
+    # the visits its own vehicle may make); nobody looks for it.
+    problem = encoding.problem
+    for i, visit in enumerate(problem.visits):
+        if visit.is_break:
+            row = n_depots + i
+            proximity[:, row] = np.inf
+            allowed = visit.vehicles or set(range(len(problem.vehicles)))
+            for j in range(len(problem.visits)):
+                if not any(problem.may_serve(k, j) for k in allowed):
+                    proximity[row, n_depots + j] = np.inf
     np.fill_diagonal(proximity, np.inf)
     proximity[:n_depots, :] = np.inf
     proximity[:, :n_depots] = np.inf
     k = min(hood.num_neighbours, data.num_clients - 1)
     top = np.argsort(proximity, axis=1, kind="stable")[n_depots:, :k]
-    return [[] for _ in range(n_depots)] + top.tolist()
+    finite = np.isfinite(np.take_along_axis(proximity[n_depots:], top, axis=1))
+    return [[] for _ in range(n_depots)] + [
+        row[ok].tolist() for row, ok in zip(top, finite, strict=True)
+    ]

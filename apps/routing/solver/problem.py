@@ -39,6 +39,9 @@ class Visit:
     vehicles: frozenset[int] | None = None
     # The visit must be the first stop of this vehicle (a job already en route or on site).
     first_on: int | None = None
+    # A break (lunch): taken wherever the vehicle is, so its matrix rows and columns are zero
+    # and the engine never offers it as a "nearby" stop to other visits (see engine._neighbours).
+    is_break: bool = False
 
     @property
     def required(self) -> bool:

@@ -35,7 +35,8 @@ def travel_times_for(business) -> Choice:
     }
     for key in PREFERENCE:
         if key in connections:
-            return Choice(CachedTravelTimes(VENDORS[key](connections[key])), embedded)
+            vendor = VENDORS[key](connections[key])
+            return Choice(CachedTravelTimes(vendor, tz=embedded.tz), embedded)
     return Choice(embedded, embedded)
 
 

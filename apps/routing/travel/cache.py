@@ -1,9 +1,9 @@
 """Matrices from vendors are cached in Django's cache (Redis in production).
 
-Key: provider namespace, departure hour (for traffic-aware vendors) and the rounded coordinates.
-A re-plan usually adds or drops a few points; rather than paying for the whole matrix again, the
-last matrix of the same namespace and hour is reused and only the rows and columns of the new
-points are requested.
+Key: provider namespace, traffic band (for traffic-aware vendors, see bands.py: one table per
+band of the planning window) and the rounded coordinates. A re-plan usually adds or drops a few
+points; rather than paying for the whole matrix again, the last matrix of the same namespace
+and band is reused and only the rows and columns of the new points are requested.
 """
 
 from __future__ import annotations
@@ -16,25 +16,31 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 
+from .bands import BandedTravelMatrix, bands_between
 from .base import LatLng, TravelMatrix, TravelTimeProvider
+from .embedded import SpeedProfile
 
 DEFAULT_TTL = 6 * 3600
 
 
 class CachedTravelTimes(TravelTimeProvider):
-    def __init__(self, inner: TravelTimeProvider):
+    def __init__(
+        self,
+        inner: TravelTimeProvider,
+        *,
+        tz: dt.tzinfo = dt.UTC,
+        profile: SpeedProfile | None = None,
+    ):
         self.inner = inner
         self.source = inner.source
         self.time_dependent = inner.time_dependent
         self.ttl = getattr(settings, "ROUTING_MATRIX_CACHE_SECONDS", DEFAULT_TTL)
+        self.tz = tz
+        # The embedded model's traffic bands: the same hours of the day are "rush" for both.
+        self.profile = profile or SpeedProfile()
 
     def table(self, origins, destinations, *, departure):
         return self.inner.table(origins, destinations, departure=departure)
-
-    def _hour(self, departure: dt.datetime) -> str:
-        if not self.inner.time_dependent:
-            return "any"
-        return departure.astimezone(dt.UTC).strftime("%Y%m%d%H")
 
     def matrix(
         self, points: Sequence[LatLng], *, departure: dt.datetime, until: dt.datetime | None = None
@@ -42,17 +48,33 @@ class CachedTravelTimes(TravelTimeProvider):
         namespace = self.inner.cache_namespace
         if namespace is None:
             return self.inner.matrix(points, departure=departure, until=until)
+        if not self.inner.time_dependent:
+            entry = self._cached(namespace, "any", points, departure)
+            return self._matrix(points, entry)
+        # A connection may opt out (settings {"time_bands": false}): one band, one matrix,
+        # for vendors billed per element.
+        banded = (getattr(self.inner, "options", None) or {}).get("time_bands", True)
+        bands = bands_between(departure, until if banded else None, self.tz, self.profile)
+        entries = [self._cached(namespace, b.key, points, b.ask_at(departure)) for b in bands]
+        return BandedTravelMatrix(
+            points=list(points),
+            distances=entries[0]["distances"].astype(float),
+            source=self.inner.source,
+            bands=bands,
+            tables=[e["durations"].astype(float) for e in entries],
+        )
+
+    def _cached(self, namespace: str, band: str, points, departure: dt.datetime) -> dict:
         rounded = [p.rounded() for p in points]
         prefix = f"routing:matrix:{hashlib.sha256(namespace.encode()).hexdigest()[:16]}"
-        hour = self._hour(departure)
         digest = hashlib.sha256(repr(rounded).encode()).hexdigest()
-        key, last_key = f"{prefix}:{hour}:{digest}", f"{prefix}:{hour}:last"
+        key, last_key = f"{prefix}:{band}:{digest}", f"{prefix}:{band}:last"
         hit = cache.get(key)
         if hit is not None:
-            return self._matrix(points, hit)
+            return hit
         entry = self._extend(points, rounded, cache.get(last_key), departure)
         cache.set_many({key: entry, last_key: entry}, self.ttl)
-        return self._matrix(points, entry)
+        return entry
 
     def _extend(self, points, rounded, last, departure) -> dict:
         known = {}
