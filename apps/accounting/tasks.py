@@ -18,6 +18,27 @@ def payment_accounting_task(payment_id: int) -> None:
 
 
 @shared_task(acks_late=True)
+def invoice_change_accounting_task(invoice_id: int, change: str) -> None:
+    from apps.accounting.services.invoice_changes import invoice_change_request
+
+    invoice_change_request(invoice_id=invoice_id, change=change)
+
+
+@shared_task(acks_late=True)
+def refund_accounting_task(refund_id: int) -> None:
+    from apps.accounting.services.refunds import refund_push_request
+
+    refund_push_request(refund_id=refund_id)
+
+
+@shared_task(acks_late=True)
+def agreement_payment_accounting_task(period_id: int) -> None:
+    from apps.accounting.services.agreements import agreement_payment_push_request
+
+    agreement_payment_push_request(period_id=period_id)
+
+
+@shared_task(acks_late=True)
 def connection_reconnect_notify_task(connection_id: int) -> None:
     from apps.accounting.services.oauth import connection_reconnect_notify
 

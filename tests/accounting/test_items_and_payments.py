@@ -242,3 +242,35 @@ def test_inventory_parts_need_their_accounts_and_get_them(provider, books, busin
 
     remote = books.rows["Item"][ref_get(provider.connection, part).remote_id]
     assert (remote["Type"], remote["TrackQtyOnHand"]) == ("Inventory", True)
+
+
+@pytest.mark.parametrize("operation", ["void", "delete"])
+def test_a_payment_voided_or_deleted_at_the_vendor_is_reported_once_and_kept_here(
+    operation, provider, books, customer, category, business
+):
+    invoice = make_invoice(business, customer, category, lines=(("Repair", "1", "120.00"),))
+    invoice_push_request(invoice=invoice)
+    _sync(provider, "invoices")
+    _sync(provider, "payments")  # cursor
+    payment = payment_record(invoice=invoice, amount=Decimal("120.00"), method="check")
+    payment_push_request(payment_id=payment.pk)
+    _sync(provider, "payments")
+    remote = books.rows["Payment"][ref_get(provider.connection, payment).remote_id]
+
+    books.save(
+        "Payment",
+        {"Id": remote["Id"], "SyncToken": remote["SyncToken"]},
+        params={"operation": operation},
+    )
+    first = _sync(provider, "payments")
+    again = _sync(provider, "payments")  # the overlap re-reads the same change
+
+    (failure,) = first.failures
+    assert (
+        f"{'voided' if operation == 'void' else 'deleted'} in QuickBooks Online" in failure.message
+    )
+    assert "never removed automatically" in failure.message and "record a refund" in failure.message
+    assert again.failures == ()
+    assert m.Payment.objects.filter(pk=payment.pk).exists()  # field money is not deleted here
+    invoice.refresh_from_db()
+    assert invoice.status == m.InvoiceStatus.PAID

@@ -13,7 +13,10 @@ from apps.accounting.providers.base import (
     InvoiceDraft,
     InvoiceLineDraft,
     ItemDraft,
+    MoneyLineDraft,
     PaymentDraft,
+    RefundDraft,
+    SaleDraft,
 )
 from apps.accounting.providers.xero import XeroProvider
 from apps.integrations.errors import RateLimited, RejectedError
@@ -315,3 +318,149 @@ def test_connecting_finds_the_organisation(business, xero_prism, settings):
         "Demo Company (NZ)",
     )
     assert json.loads(json.dumps(token_set.as_credentials()))["refresh_token"] == "rt-new"
+
+
+# --- after the first push: edits, voids, refunds, agreement receipts ---------------------------
+INVOICE_ID = "fee7a2c8-0000-4000-8000-000000000001"
+
+
+@pytest.mark.django_db
+def test_an_edit_posts_the_invoice_with_its_id_against_the_spec(xero):
+    remote = xero.invoice_update(
+        remote_id=INVOICE_ID, version="", draft=_draft(), key="4c1b2f0e-8a7d-5b6c-9d0e-1f2a3b4c5d6e"
+    )
+
+    assert remote.remote_id and isinstance(remote.total, Decimal)
+
+
+@pytest.mark.django_db
+def test_a_refund_is_a_credit_note_and_a_payment_against_the_spec(xero):
+    # The credit note passes the spec; the spec's example answer to PUT /Payments is Xero's
+    # refusal of an overpayment, so the second step surfaces it in Xero's words.
+    with pytest.raises(RejectedError) as caught:
+        xero.refund_create(draft=_refund_draft(), key="1d2c3b4a-5f6e-5d7c-8b9a-0f1e2d3c4b5a")
+
+    assert "Payment amount exceeds the amount outstanding" in str(caught.value)
+
+
+@pytest.mark.django_db
+def test_an_agreement_payment_is_an_invoice_paid_at_once_against_the_spec(xero):
+    with pytest.raises(RejectedError) as caught:  # the same example answer as above
+        xero.sale_create(draft=_sale_draft(), key="2e3d4c5b-6a7f-5e8d-9c0b-1a2f3e4d5c6b")
+
+    assert "Payment amount exceeds the amount outstanding" in str(caught.value)
+
+
+def _refund_draft():
+    return RefundDraft(
+        customer_remote_id="bd2270c3-8706-4c11-9cfb-000b551c3f51",
+        invoice_remote_id=INVOICE_ID,
+        invoice_number="INV-0001",
+        amount=Decimal("40.00"),
+        refunded_on=dt.date(2026, 11, 21),
+        method="card",
+        line=MoneyLineDraft(
+            description="Refund on invoice INV-0001",
+            amount=Decimal("40.00"),
+            item_code="SVC-HVAC",
+            account_code="200",
+        ),
+        from_account_id="090",
+        reference="re_3Nx",
+        reason="Part not needed",
+    )
+
+
+def _sale_draft():
+    return SaleDraft(
+        customer_remote_id="bd2270c3-8706-4c11-9cfb-000b551c3f51",
+        amount=Decimal("19.00"),
+        received_on=dt.date(2026, 11, 21),
+        method="card",
+        line=MoneyLineDraft(
+            description="Comfort plan from 2026-11-01", amount=Decimal("19.00"), account_code="260"
+        ),
+        deposit_account_id="090",
+        reference="in_1Abc",
+        memo="Maintenance agreement: Comfort plan from 2026-11-01",
+    )
+
+
+def _xero_invoice(status):
+    return {
+        "Invoices": [
+            {
+                "InvoiceID": INVOICE_ID,
+                "Type": "ACCREC",
+                "InvoiceNumber": "INV-0001",
+                "Status": status,
+                "Total": 129.5,
+                "AmountDue": 129.5,
+                "UpdatedDateUTC": "/Date(1763640000000+0000)/",
+                "Contact": {"ContactID": "bd2270c3-8706-4c11-9cfb-000b551c3f51"},
+            }
+        ]
+    }
+
+
+@pytest.mark.parametrize(("status", "sent"), [("AUTHORISED", "VOIDED"), ("DRAFT", "DELETED")])
+@pytest.mark.django_db
+def test_a_void_is_voided_or_for_a_draft_deleted(business, status, sent):
+    with LoopbackServer() as server:
+        server.queue(
+            f"/Invoices/{INVOICE_ID}",
+            Canned(body=_xero_invoice(status)),
+            Canned(body=_xero_invoice(sent)),
+        )
+        connection = f.IntegrationConnectionFactory(
+            business=business,
+            provider="xero",
+            api_base_url=server.url,
+            external_account_id=TENANT,
+            credentials=_credentials(),
+        )
+
+        remote = XeroProvider(connection).invoice_void(
+            remote_id=INVOICE_ID, version="", key="3f4e5d6c-7b8a-5f9e-8d0c-1b2a3f4e5d6c"
+        )
+
+    read, post = server.requests
+    assert (read.method, post.method) == ("GET", "POST")
+    sent_invoice = json.loads(post.body)["Invoices"][0]
+    assert (sent_invoice["InvoiceID"], sent_invoice["Status"]) == (INVOICE_ID, sent)
+    assert "LineItems" not in sent_invoice
+    assert post.headers["Idempotency-Key"] == "3f4e5d6c-7b8a-5f9e-8d0c-1b2a3f4e5d6c"
+    assert remote.status == ("void" if sent == "VOIDED" else "deleted")
+
+
+@pytest.mark.django_db
+def test_a_refund_pays_out_the_credit_note_each_request_under_its_own_key(business):
+    note_id = "aa000000-0000-4000-8000-000000000001"
+    with LoopbackServer() as server:
+        server.queue(
+            "/CreditNotes",
+            Canned(body={"CreditNotes": [{"CreditNoteID": note_id, "Type": "ACCRECCREDIT"}]}),
+        )
+        server.queue("/Payments", Canned(body={"Payments": [_xero_payment(1)]}))
+        connection = f.IntegrationConnectionFactory(
+            business=business,
+            provider="xero",
+            api_base_url=server.url,
+            external_account_id=TENANT,
+            credentials=_credentials(),
+        )
+
+        got = XeroProvider(connection).refund_create(
+            draft=_refund_draft(), key="1d2c3b4a-5f6e-5d7c-8b9a-0f1e2d3c4b5a"
+        )
+
+    note, payment = server.requests
+    sent_note = json.loads(note.body)["CreditNotes"][0]
+    assert got == note_id
+    line = sent_note["LineItems"][0]
+    assert (sent_note["Type"], sent_note["Status"]) == ("ACCRECCREDIT", "AUTHORISED")
+    assert (line["UnitAmount"], line["AccountCode"], line["ItemCode"]) == (40.0, "200", "SVC-HVAC")
+    paid = json.loads(payment.body)
+    assert paid["CreditNote"]["CreditNoteID"] == note_id and paid["Account"]["Code"] == "090"
+    assert note.headers["Idempotency-Key"] == "1d2c3b4a-5f6e-5d7c-8b9a-0f1e2d3c4b5a"
+    assert payment.headers["Idempotency-Key"] not in ("", note.headers["Idempotency-Key"])

@@ -41,10 +41,13 @@ class AccountingWrite(BusinessOwned):
         ITEM = "item", "Item"
         INVOICE = "invoice", "Invoice"
         PAYMENT = "payment", "Payment"
+        REFUND = "refund", "Refund"
+        AGREEMENT = "agreement", "Agreement payment"
 
     class Action(models.TextChoices):
         CREATE = "create", "Create"
         UPDATE = "update", "Update"
+        VOID = "void", "Void"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to be sent"

@@ -102,6 +102,7 @@ class RemoteCustomer:
     fields: CustomerFields
     updated_at: dt.datetime | None = None
     active: bool = True
+    parent_remote_id: str = ""  # a QuickBooks sub-customer (job): its parent customer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,6 +211,51 @@ class RemotePayment:
     deposit_account_id: str = ""
     updated_at: dt.datetime | None = None
     status: str = "active"  # active, deleted
+
+
+@dataclasses.dataclass(frozen=True)
+class MoneyLineDraft:
+    """One line of a refund or a sales receipt: an item and the account its income goes to."""
+
+    description: str
+    amount: Decimal
+    item_remote_id: str = ""
+    item_code: str = ""
+    account_code: str = ""  # Xero posts lines to an account code
+
+
+@dataclasses.dataclass(frozen=True)
+class RefundDraft:
+    """Money paid back to a customer against one of our invoices (QuickBooks RefundReceipt,
+    Xero credit note refunded with a payment)."""
+
+    customer_remote_id: str
+    invoice_remote_id: str
+    invoice_number: str
+    amount: Decimal
+    refunded_on: dt.date
+    method: str  # our PaymentMethod value of the refunded payment
+    line: MoneyLineDraft
+    from_account_id: str = ""  # the account the money leaves (the method's deposit account)
+    reference: str = ""
+    reason: str = ""
+    currency: str = "USD"
+
+
+@dataclasses.dataclass(frozen=True)
+class SaleDraft:
+    """Revenue received without an invoice of ours (a paid maintenance-agreement period):
+    QuickBooks SalesReceipt, Xero invoice paid at once."""
+
+    customer_remote_id: str
+    amount: Decimal
+    received_on: dt.date
+    method: str
+    line: MoneyLineDraft
+    deposit_account_id: str = ""
+    reference: str = ""
+    memo: str = ""
+    currency: str = "USD"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -402,6 +448,36 @@ class AccountingProvider(Provider, abc.ABC):
 
     @abc.abstractmethod
     def payment_create(self, *, draft: PaymentDraft, key: str) -> RemotePayment: ...
+
+    # --- after the first push (edits, voids, refunds, receipts) ---------------------------------
+    supports_sub_customers: ClassVar[bool] = False
+
+    def sub_customer_create(
+        self, *, parent_remote_id: str, fields: CustomerFields, key: str
+    ) -> RemoteCustomer:
+        """A customer billed with its parent (QuickBooks: Job=true, ParentRef, BillWithParent)."""
+        raise NotImplementedError
+
+    def invoice_get(self, *, remote_id: str) -> RemoteInvoice:
+        raise NotImplementedError
+
+    def invoice_update(
+        self, *, remote_id: str, version: str, draft: InvoiceDraft, key: str
+    ) -> RemoteInvoice:
+        """Replace the lines, tax, dates and memo of an invoice already at the vendor (sparse:
+        the vendor's own fields, e.g. its delivery status, are kept)."""
+        raise NotImplementedError
+
+    def invoice_void(self, *, remote_id: str, version: str, key: str) -> RemoteInvoice:
+        raise NotImplementedError
+
+    def refund_create(self, *, draft: RefundDraft, key: str) -> str:
+        """Record the refund; returns the vendor's id of the refund document."""
+        raise NotImplementedError
+
+    def sale_create(self, *, draft: SaleDraft, key: str) -> str:
+        """Record revenue received at once; returns the vendor's id of the document."""
+        raise NotImplementedError
 
     # --- the framework's entry point -----------------------------------------------------------------
     def sync(self, *, resource: str, sync_log) -> SyncOutcome:

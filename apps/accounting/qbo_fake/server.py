@@ -237,6 +237,8 @@ class QboFake:
                 return 200, self._cdc(company, params)
             if head == "companyinfo":
                 return 200, {"CompanyInfo": _company_info(company)}
+            if head == "preferences":
+                return 200, {"Preferences": company.preferences()}
             entity = _BY_LOWER.get(head)
             if entity is None:
                 raise Fault("500", "Unsupported Operation", f"Unknown entity {head}")

@@ -68,6 +68,8 @@ ENTITIES = (
     "Account",
     "Invoice",
     "Payment",
+    "RefundReceipt",
+    "SalesReceipt",
     "PaymentMethod",
     "Class",
     "TaxCode",
@@ -83,6 +85,11 @@ class Company:
         self.deleted: list[tuple[str, str, dt.datetime]] = []  # (entity, id, when)
         self._ids = itertools.count(1)
         self._changed: dict[tuple[str, str], dt.datetime] = {}
+        # Preferences > Currency: a company's home currency is fixed; multicurrency, once on,
+        # lets customers (and so their transactions) be in another currency.
+        self.home_currency = "USD"
+        self.multicurrency = False
+        self.exchange_rates: dict[str, Decimal] = {}
         self.seed_defaults()
 
     # --- helpers -------------------------------------------------------------------------------
@@ -188,6 +195,12 @@ class Company:
         if entity in ("Customer", "Vendor", "Employee"):
             body.setdefault("Active", True)
             body["FullyQualifiedName"] = body["DisplayName"]
+            parent = (
+                self.rows["Customer"].get(_ref(body, "ParentRef")) if entity == "Customer" else None
+            )
+            if parent is not None:  # Parent:Child, as QuickBooks names sub-customers
+                body["FullyQualifiedName"] = f"{parent['FullyQualifiedName']}:{body['DisplayName']}"
+                body["Level"] = int(parent.get("Level", 0)) + 1
         if entity == "Item":
             body.setdefault("Active", True)
             body["FullyQualifiedName"] = body["Name"]
@@ -239,13 +252,22 @@ class Company:
         return {"Id": current["Id"], "status": "Deleted", "domain": "QBO"}
 
     def void(self, entity: str, body: dict) -> dict:
+        """Intuit: a voided transaction stays, with its amounts at zero and "Voided" as its note;
+        the request carries Id and SyncToken like an update."""
         current = self.get(entity, body.get("Id", ""))
-        if entity != "Invoice":
+        if entity not in ("Invoice", "Payment", "SalesReceipt", "RefundReceipt"):
             raise Fault("6000", "A business validation error has occurred", "Cannot void")
+        if str(body.get("SyncToken", "")) != current["SyncToken"]:
+            raise Fault("5010", "Stale Object Error", "Stale Object Error")
+        previous = copy.deepcopy(current)
         current.update({"TotalAmt": Decimal(0), "Balance": Decimal(0), "PrivateNote": "Voided"})
+        if entity == "Payment":
+            current["UnappliedAmt"] = Decimal(0)
         for line in current.get("Line", []):
             line["Amount"] = Decimal(0)
         self.touch(entity, current)
+        if entity == "Payment":  # its invoices are open again
+            self._after_payment(current, previous=previous)
         return current
 
     # --- entity rules ----------------------------------------------------------------------------
@@ -272,6 +294,59 @@ class Company:
                 "The name supplied already exists. : Another customer, vendor or employee is "
                 "already using this name. Please use a different name.",
             )
+        if _ref(body, "ParentRef"):  # a sub-customer (job) is in its parent's currency
+            parent = self._require("Customer", _ref(body, "ParentRef"), "Customer")
+            body.setdefault("CurrencyRef", parent.get("CurrencyRef"))
+            body["Job"] = True
+        elif body.get("Job") is True or body.get("BillWithParent") is True:
+            raise Fault(
+                "2020", "Required param missing", "ParentRef is required for a sub-customer"
+            )
+        self._validate_customer_currency(body, existing)
+
+    def _validate_customer_currency(self, body: dict, existing: dict | None) -> None:
+        wanted = _ref(body, "CurrencyRef") or _ref(existing or {}, "CurrencyRef")
+        wanted = wanted or self.home_currency
+        if existing is not None and wanted != (_ref(existing, "CurrencyRef") or self.home_currency):
+            raise Fault("6000", "A business validation error has occurred", "Currency is fixed")
+        if wanted != self.home_currency and not self.multicurrency:
+            raise Fault(
+                "6000",
+                "A business validation error has occurred",
+                "Multicurrency is not enabled for this company.",
+            )
+        body["CurrencyRef"] = {"value": wanted}
+
+    def preferences(self) -> dict:
+        return {
+            "Id": "1",
+            "SyncToken": "0",
+            "CurrencyPrefs": {
+                "MultiCurrencyEnabled": self.multicurrency,
+                "HomeCurrency": {"value": self.home_currency},
+            },
+        }
+
+    def _transaction_currency(self, body: dict) -> None:
+        """A transaction is in its customer's currency (CurrencyRef may only repeat it); a
+        foreign one carries ExchangeRate (given, or the company's rate) and home amounts."""
+        customer = self._require("Customer", _ref(body, "CustomerRef"), "Customer")
+        theirs = _ref(customer, "CurrencyRef") or self.home_currency
+        given = _ref(body, "CurrencyRef")
+        if given and given != theirs:
+            raise Fault(
+                "6000",
+                "A business validation error has occurred",
+                f"The transaction currency {given} must match the customer's currency {theirs}.",
+            )
+        body["CurrencyRef"] = {"value": theirs}
+        if theirs == self.home_currency:
+            body["ExchangeRate"] = Decimal(1)
+        else:
+            rate = body.get("ExchangeRate") or self.exchange_rates.get(theirs, Decimal(1))
+            body["ExchangeRate"] = Decimal(str(rate))
+        if "TotalAmt" in body:
+            body["HomeTotalAmt"] = (_money(body["TotalAmt"]) * body["ExchangeRate"]).quantize(CENT)
 
     _validate_vendor = _validate_employee = _validate_customer
 
@@ -346,6 +421,7 @@ class Company:
         body["TotalAmt"] = subtotal + tax
         body["Balance"] = body["TotalAmt"] - paid
         body.setdefault("TxnDate", _now().date().isoformat())
+        self._transaction_currency(body)
 
     def _validate_payment(self, body: dict, *, params: dict, existing: dict | None) -> None:
         customer_id = _ref(body, "CustomerRef")
@@ -385,6 +461,41 @@ class Company:
         body["TotalAmt"] = total
         body["UnappliedAmt"] = total - applied
         body.setdefault("TxnDate", _now().date().isoformat())
+        self._transaction_currency(body)
+
+    def _validate_salesreceipt(self, body: dict, *, params: dict, existing: dict | None) -> None:
+        """Sales and refund receipts: a customer, item lines that add up, a real account."""
+        self._require("Customer", _ref(body, "CustomerRef"), "Customer")
+        lines = body.get("Line") or []
+        if not lines:
+            raise Fault("2020", "Required param missing", "Required parameter Line is missing")
+        total = Decimal(0)
+        for line in lines:
+            detail = line.get("SalesItemLineDetail") or {}
+            self._require("Item", _ref(detail, "ItemRef"), "Item")
+            total += _money(line.get("Amount"))
+        if total <= 0:
+            raise Fault("6000", "A business validation error has occurred", "Amount must be > 0")
+        if _ref(body, "DepositToAccountRef"):
+            self._require("Account", _ref(body, "DepositToAccountRef"), "Account")
+        else:
+            funds = self.find("Account", AccountSubType="UndepositedFunds")
+            body["DepositToAccountRef"] = {"value": funds["Id"], "name": funds["Name"]}
+        if _ref(body, "PaymentMethodRef"):
+            self._require("PaymentMethod", _ref(body, "PaymentMethodRef"), "PaymentMethod")
+        body["TotalAmt"] = total
+        body.setdefault("TxnDate", _now().date().isoformat())
+        self._transaction_currency(body)
+
+    def _validate_refundreceipt(self, body: dict, *, params: dict, existing: dict | None) -> None:
+        # Intuit requires the account the refund is paid from (DepositToAccountRef).
+        if not _ref(body, "DepositToAccountRef"):
+            raise Fault(
+                "2020",
+                "Required param missing, need to supply the required value for the API",
+                "Required parameter DepositToAccountRef is missing in the request",
+            )
+        self._validate_salesreceipt(body, params=params, existing=existing)
 
     def _after_payment(self, row: dict, *, previous: dict | None) -> None:
         """Move invoice balances by the difference between the old and new applications."""

@@ -282,6 +282,8 @@ def customer_link_or_create(run: Run, customer: Customer) -> ExternalRef:
 
 
 def customer_apply_remote(run: Run, remote: RemoteCustomer) -> str:
+    if remote.parent_remote_id:
+        return "skipped"  # a sub-customer (job): ours stand for service locations, not customers
     ref = ref_by_remote(run.connection, Customer, remote.remote_id)
     if ref is not None:
         customer = Customer.objects.filter(

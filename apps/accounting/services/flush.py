@@ -25,6 +25,7 @@ from apps.accounting.services import outbox
 from apps.accounting.services.invoices import InvoiceDrafts
 from apps.accounting.services.refs import ref_get, ref_set
 from apps.accounting.services.run import Run
+from apps.accounting.services.subcustomers import billed_ref
 from apps.core.models import Invoice
 from apps.integrations.errors import (
     AuthenticationError,
@@ -53,6 +54,7 @@ def invoices_flush(run: Run) -> int:
     owed = W.objects.filter(
         connection=connection,
         entity=W.Entity.INVOICE,
+        action=W.Action.CREATE,  # edits and voids go one by one (invoice_changes.py)
         status__in=(W.Status.PENDING, W.Status.SENDING),
     )
     workers = max(1, int(conf.setting("ACCOUNTING_FLUSH_WORKERS")))
@@ -101,13 +103,15 @@ def _flush_share(run: Run, index: int, workers: int) -> None:
     connection = run.connection
     drafts = InvoiceDrafts(run)
     skipped: set[int] = set()
-    owned = W.objects.filter(connection=connection, entity=W.Entity.INVOICE)
+    owned = W.objects.filter(connection=connection, entity=W.Entity.INVOICE, action=W.Action.CREATE)
     if workers > 1:
         owned = owned.alias(share=Mod(F("id"), workers)).filter(share=index)
     while run.time_left() > 0:
         doubtful = [
             g
-            for g in outbox.writes_in_doubt(connection=connection, entity=W.Entity.INVOICE)
+            for g in outbox.writes_in_doubt(
+                connection=connection, entity=W.Entity.INVOICE, action=W.Action.CREATE
+            )
             if g[0].pk % workers == index and not skipped.intersection(w.pk for w in g)
         ]
         if doubtful:
@@ -312,7 +316,7 @@ def _linked(
 def _link_existing(run: Run, write: AccountingWrite, invoice: Invoice | None, error) -> None:
     """The number is taken: link it if it is this invoice (same customer and total), else fail."""
     existing = run.provider.invoice_find(number=write.label) if invoice else None
-    customer_ref = ref_get(run.connection, invoice.customer) if invoice else None
+    customer_ref = billed_ref(run.connection, invoice) if invoice else None
     if (
         existing is not None
         and customer_ref is not None

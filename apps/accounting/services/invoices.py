@@ -19,10 +19,10 @@ from apps.accounting.models import AccountingWrite
 from apps.accounting.models.oauth import ACCOUNTING_PROVIDERS
 from apps.accounting.providers.base import InvoiceDraft, InvoiceLineDraft
 from apps.accounting.services import outbox
-from apps.accounting.services.customers import customer_link_or_create
 from apps.accounting.services.items import item_code, item_link_or_create, mapping
 from apps.accounting.services.refs import ref_by_remote, ref_get
 from apps.accounting.services.run import Run
+from apps.accounting.services.subcustomers import billing_customer_ref
 from apps.core.errors import DomainError
 from apps.core.models import Invoice, InvoiceStatus, LineItem, WorkOrder, WorkOrderStatus
 from apps.integrations.errors import RejectedError
@@ -150,7 +150,7 @@ class InvoiceDrafts:
         if invoice is None:
             raise RejectedError("The invoice no longer exists here.")
         run, work_order = self.run, invoice.work_order
-        customer_ref = customer_link_or_create(run, invoice.customer)
+        customer_ref = billing_customer_ref(run, invoice)
         lines = []
         for line in invoice.lines.all():
             category = line.category or (work_order.category if work_order else None)
@@ -235,7 +235,8 @@ def invoices_pull(run: Run) -> None:
             continue  # not one of ours: we do not import the vendor's invoices
         ref.remote_version, ref.remote_updated_at = remote.version, remote.updated_at
         ref.save(update_fields=["remote_version", "remote_updated_at", "updated_at"])
-        if remote.status == "void":
+        voided_here = Invoice.objects.filter(pk=ref.object_id, status=InvoiceStatus.VOID).exists()
+        if remote.status == "void" and not voided_here:
             run.fail(
                 "invoice",
                 ref.object_id,
@@ -252,7 +253,10 @@ def invoices_pull(run: Run) -> None:
         ref.delete()
         write = (
             W.objects.filter(
-                connection=run.connection, entity=W.Entity.INVOICE, object_id=str(ref.object_id)
+                connection=run.connection,
+                entity=W.Entity.INVOICE,
+                action=W.Action.CREATE,
+                object_id=str(ref.object_id),
             )
             .order_by("-revision")
             .first()

@@ -98,6 +98,55 @@ def write_open(
         return W.objects.filter(**filters).order_by("-revision").first()
 
 
+def write_open_revision(
+    *,
+    connection: IntegrationConnection,
+    entity: str,
+    object_id: object,
+    action: str,
+    label: str = "",
+) -> AccountingWrite:
+    """A write for the record's latest state: the waiting one, else a new revision.
+
+    For edits made after a record was pushed: each new revision has its own key (the create's key
+    would replay the create), while a revision not sent yet takes in later edits, since it is
+    built from the record as it is when sent.
+    """
+    object_id = str(object_id)
+    filters = {"connection": connection, "entity": entity, "object_id": object_id, "action": action}
+    for _ in range(3):  # a concurrent worker may take the same revision number
+        waiting = W.objects.filter(**filters, status=W.Status.PENDING).order_by("-revision").first()
+        if waiting is not None:
+            return waiting
+        revision = (W.objects.filter(**filters).aggregate(m=Max("revision"))["m"] or 0) + 1
+        key = idempotency_key(
+            connection_id=connection.pk,
+            entity=entity,
+            object_id=object_id,
+            action=action,
+            revision=revision,
+        )
+        try:
+            with transaction.atomic():
+                return W.objects.create(
+                    business_id=connection.business_id,
+                    revision=revision,
+                    idempotency_key=key,
+                    label=label[:200],
+                    **filters,
+                )
+        except IntegrityError:
+            continue
+    raise IntegrityError(f"could not open a {action} of {entity} {object_id}")
+
+
+def derived_key(write: AccountingWrite, suffix: str) -> str:
+    """A second request of one write (re-applying after a stale object, a follow-up call): the
+    vendor answers a reused key with its first answer, so each distinct request gets its own
+    key, derived deterministically so that a re-send reuses it."""
+    return str(uuid.uuid5(KEY_NAMESPACE, f"{write.idempotency_key}:{suffix}"))
+
+
 def writes_claim(writes: Sequence[AccountingWrite], *, request_id: str) -> bool:
     """Mark the writes as sent under request_id; all or none (another worker may own some)."""
     now = timezone.now()
@@ -121,7 +170,7 @@ def writes_claim(writes: Sequence[AccountingWrite], *, request_id: str) -> bool:
 
 
 def writes_in_doubt(
-    *, connection: IntegrationConnection, entity: str
+    *, connection: IntegrationConnection, entity: str, action: str | None = None
 ) -> list[list[AccountingWrite]]:
     """Sent writes whose answer was never recorded and whose lease ran out, grouped per request."""
     rows = W.objects.filter(
@@ -130,6 +179,8 @@ def writes_in_doubt(
         status=W.Status.SENDING,
         lease_until__lte=timezone.now(),
     ).order_by("pk")
+    if action is not None:
+        rows = rows.filter(action=action)
     groups: dict[str, list[AccountingWrite]] = defaultdict(list)
     for row in rows:
         groups[row.request_id].append(row)
@@ -234,6 +285,8 @@ RESOURCE_OF = {
     W.Entity.ITEM: "items",
     W.Entity.INVOICE: "invoices",
     W.Entity.PAYMENT: "payments",
+    W.Entity.REFUND: "payments",
+    W.Entity.AGREEMENT: "payments",
 }
 
 

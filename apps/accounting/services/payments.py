@@ -18,11 +18,11 @@ from django.utils import timezone
 from apps.accounting.models import AccountingWrite
 from apps.accounting.providers.base import PaymentDraft, RemotePayment
 from apps.accounting.services import outbox
-from apps.accounting.services.customers import customer_link_or_create
 from apps.accounting.services.invoices import accounting_connections, invoice_push_request
 from apps.accounting.services.items import mapping
 from apps.accounting.services.refs import ref_by_remote, ref_get, ref_set
 from apps.accounting.services.run import Run
+from apps.accounting.services.subcustomers import billing_customer_ref
 from apps.core.errors import DomainError
 from apps.core.models import Invoice, Payment, PaymentMethod
 from apps.core.services.billing import payment_record
@@ -30,6 +30,12 @@ from apps.integrations.errors import ProviderError, RejectedError
 from apps.integrations.models import AccountMapping, ExternalRef, SyncLog
 
 W = AccountingWrite
+DELETED = "deleted"  # ExternalRef.remote_version of a payment deleted at the vendor
+KEPT_HERE = (
+    "It stays recorded here: money collected in the field is never removed automatically. "
+    "If it was given back, record a refund here; if it was entered twice or by mistake, correct "
+    "it here; otherwise restore it in the books. Then dismiss this error."
+)
 METHOD_WORDS = (
     ("cash", PaymentMethod.CASH),
     ("cheque", PaymentMethod.CHECK),
@@ -108,7 +114,7 @@ def payments_flush(run: Run) -> None:
             continue
         try:
             draft = PaymentDraft(
-                customer_remote_id=customer_link_or_create(run, payment.customer).remote_id,
+                customer_remote_id=billing_customer_ref(run, payment.invoice).remote_id,
                 amount=payment.amount,
                 received_on=timezone.localtime(
                     payment.received_at, payment.business.timezone
@@ -175,15 +181,24 @@ def payment_apply_remote(run: Run, remote: RemotePayment) -> None:
             ours = sum(
                 p.amount for p in Payment.objects.filter(pk__in=[r.object_id for r in links])
             )
-            if ours != remote.amount:
+            # Reported once per change at the vendor (the version is kept below), never applied:
+            # money collected in the field is not removed here by an edit in the books.
+            if not remote.amount:
                 run.fail(
                     "payment",
                     remote.remote_id,
-                    f"{label} was changed to {remote.amount} after "
-                    f"it was recorded here as {ours}. Adjust it by hand.",
+                    f"{label} ({ours}) was voided in {run.vendor} after it was recorded here. "
+                    f"{KEPT_HERE}",
                     label=label,
                 )
-                return
+            elif ours != remote.amount:
+                run.fail(
+                    "payment",
+                    remote.remote_id,
+                    f"{label} was changed to {remote.amount} in {run.vendor} after it was "
+                    f"recorded here as {ours}. {KEPT_HERE}",
+                    label=label,
+                )
             for ref in links:
                 ref.remote_version = remote.version
                 ref.save(update_fields=["remote_version", "updated_at"])
@@ -253,11 +268,20 @@ def payments_pull(run: Run) -> None:
             remote_id__startswith=deletion.remote_id,
         )
         for ref in refs:
-            if ref.remote_id.split("#")[0] == deletion.remote_id:
-                run.fail(
-                    "payment",
-                    ref.object_id,
-                    f"A payment was deleted in {run.vendor} but is still "
-                    "recorded here. Remove or refund it here if that was intended.",
-                )
+            if ref.remote_id.split("#")[0] != deletion.remote_id or ref.remote_version == DELETED:
+                continue  # not this one, or reported already (the overlap re-reads deletions)
+            payment = Payment.objects.filter(pk=ref.object_id).select_related("invoice").first()
+            what = (
+                f"The payment of {payment.amount} on {payment.invoice.number}"
+                if payment and payment.invoice
+                else ""
+            )
+            run.fail(
+                "payment",
+                ref.object_id,
+                f"{what or 'A payment'} was deleted in {run.vendor} after it was recorded here. "
+                f"{KEPT_HERE}",
+            )
+            ref.remote_version = DELETED
+            ref.save(update_fields=["remote_version", "updated_at"])
     cursor_set(run.connection, "payments", cursor_after(run, changes))

@@ -10,17 +10,26 @@ from django.utils import timezone
 from apps.accounting import conf
 from apps.accounting.models import AccountingWrite, SyncCursor
 from apps.accounting.providers.base import AccountingProvider
+from apps.accounting.services.agreements import agreement_payments_flush
 from apps.accounting.services.customers import customers_sync
 from apps.accounting.services.flush import invoices_flush
+from apps.accounting.services.invoice_changes import invoice_changes_flush
 from apps.accounting.services.invoices import invoices_pull
 from apps.accounting.services.items import items_sync
 from apps.accounting.services.payments import payments_flush, payments_pull
+from apps.accounting.services.refunds import refunds_flush
 from apps.accounting.services.run import Run
 from apps.core.errors import DomainError
 from apps.integrations.models import ConnectionStatus, IntegrationConnection, SyncLog
 from apps.integrations.providers import SyncOutcome
 
 COALESCE_WINDOW = dt.timedelta(minutes=15)
+# Money writes the payments run sends (the invoice run asks for it when they wait).
+MONEY = (
+    AccountingWrite.Entity.PAYMENT,
+    AccountingWrite.Entity.REFUND,
+    AccountingWrite.Entity.AGREEMENT,
+)
 
 
 def _event_driven(run: Run) -> bool:
@@ -39,11 +48,12 @@ def invoices_sync(run: Run) -> None:
             trigger=SyncLog.Trigger.EVENT,
             force=True,
         )
+    invoice_changes_flush(run)  # after the creates: an edit needs its invoice there
     if not _event_driven(run):
         invoices_pull(run)
     owed_payments = AccountingWrite.objects.filter(
         connection=run.connection,
-        entity=AccountingWrite.Entity.PAYMENT,
+        entity__in=MONEY,
         status=AccountingWrite.Status.PENDING,
     ).exists()
     if owed_payments:
@@ -54,6 +64,8 @@ def invoices_sync(run: Run) -> None:
 
 def payments_run(run: Run) -> None:
     payments_flush(run)
+    refunds_flush(run)
+    agreement_payments_flush(run)
     if not _event_driven(run):
         payments_pull(run)
 

@@ -21,6 +21,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import ClassVar
 
+import structlog
 from intuitlib.client import AuthClient
 from intuitlib.enums import Scopes
 from quickbooks import QuickBooks
@@ -37,11 +38,13 @@ from apps.accounting.providers.base import (
     InvoiceDraft,
     ItemDraft,
     PaymentDraft,
+    RefundDraft,
     RemoteCustomer,
     RemoteDeletion,
     RemoteInvoice,
     RemoteItem,
     RemotePayment,
+    SaleDraft,
     TokenSet,
 )
 from apps.accounting.providers.quickbooks import payloads
@@ -59,6 +62,7 @@ from apps.integrations.errors import AuthenticationError, RateLimited, RejectedE
 from apps.integrations.providers import ConnectionCheck, RateLimitPolicy
 from apps.integrations.ratelimit import Limiter, limiter_for
 
+logger = structlog.get_logger(__name__)
 PRODUCTION_API = "https://quickbooks.api.intuit.com/v3"
 SANDBOX_API = "https://sandbox-quickbooks.api.intuit.com/v3"
 MINOR_VERSION = 75  # 1-74 are retired since Aug 2025; pinned so payloads never shift under us
@@ -201,6 +205,38 @@ class QuickBooksProvider(AccountingProvider):
 
         return token_set(self._oauth_call("POST oauth token (refresh)", refresh))
 
+    # --- currency ------------------------------------------------------------------------------
+    def home_currency(self) -> tuple[str, bool]:
+        """The company's home currency and whether multicurrency is on (Preferences), read once
+        per connection and kept in its settings (neither changes once a company has books)."""
+        settings = self.connection.settings or {}
+        if settings.get("home_currency"):
+            return settings["home_currency"], bool(settings.get("multicurrency"))
+        answer = self._call("GET preferences", lambda c: c.get(self._url(c, "preferences")))
+        prefs = (answer.get("Preferences") or {}).get("CurrencyPrefs") or {}
+        home = (prefs.get("HomeCurrency") or {}).get("value") or "USD"
+        multi = bool(prefs.get("MultiCurrencyEnabled"))
+        self.connection.settings = {**settings, "home_currency": home, "multicurrency": multi}
+        type(self.connection).objects.filter(pk=self.connection.pk).update(
+            settings=self.connection.settings
+        )
+        return home, multi
+
+    def _currency(self, currency: str, what: str) -> dict:
+        """CurrencyRef for a transaction not in the home currency (else nothing: QuickBooks
+        takes the customer's currency). The exchange rate is QuickBooks' own for the date."""
+        currency = (currency or "").upper()
+        home, multi = self.home_currency()
+        if not currency or currency == home:
+            return {}
+        if not multi:
+            raise RejectedError(
+                f"{what} is in {currency}, but the QuickBooks company keeps its books in {home} "
+                "with multicurrency off. Turn on multicurrency in QuickBooks (Settings, Account "
+                "and settings, Advanced, Currency), then retry."
+            )
+        return {"CurrencyRef": {"value": currency}}
+
     def default_deposit_account(self, accounts) -> str:
         # Undeposited Funds: where bookkeepers expect payments to wait for the bank deposit.
         funds = [a for a in accounts if a.subtype == "UndepositedFunds"]
@@ -270,6 +306,17 @@ class QuickBooksProvider(AccountingProvider):
                         found[name].append(row)
         truncated = count >= CDC_CAP
         server_time = payloads.parse_time(answer.get("time")) or dt.datetime.now(tz=dt.UTC)
+        if truncated:
+            # CDC answers at most 1,000 objects and cannot page. The live records are read
+            # completely with paged queries on LastUpdatedTime instead; deletions exist only in
+            # CDC, so the cursor moves to the last change CDC showed and the next pull reads the
+            # deletions after it (an upsert makes re-reading the records harmless).
+            for name in names:
+                found[name] = self._changed_rows(name, since)
+            if latest is None or latest <= since:
+                # More than 1,000 changes within one second: CDC cannot get past it.
+                logger.warning("quickbooks_cdc_stuck", since=since.isoformat())
+                truncated, latest = False, server_time
         return ChangeSet(
             until=(latest or since) if truncated else server_time,
             customers=tuple(payloads.customer(r) for r in found["Customer"]),
@@ -279,11 +326,40 @@ class QuickBooksProvider(AccountingProvider):
             truncated=truncated,
         )
 
+    def _changed_rows(self, name: str, since: dt.datetime) -> list[dict]:
+        when = payloads.quote(since.isoformat(timespec="seconds"))
+        active = " AND Active IN (true, false)" if name in ("Customer", "Item") else ""
+        return self._query(
+            f"SELECT * FROM {name} WHERE MetaData.LastUpdatedTime >= {when}{active} "  # noqa: S608 (Intuit query; quote() escapes)
+            "ORDERBY MetaData.LastUpdatedTime"
+        )
+
     # --- writes --------------------------------------------------------------------------------
     def customer_create(self, *, fields: CustomerFields, key: str) -> RemoteCustomer:
-        body = dumps(payloads.customer_body(fields))
+        # A customer's currency is fixed at creation: the business's, when that is not the home
+        # currency of a multicurrency company (else its invoices would be refused later).
+        body = payloads.customer_body(fields)
+        currency = self.connection.business.currency.upper()
+        if currency != self.home_currency()[0] and self.home_currency()[1]:
+            body["CurrencyRef"] = {"value": currency}
+        body = dumps(body)
         answer = self._call(
             "POST customer", lambda c: c.create_object("Customer", body, request_id=key)
+        )
+        return payloads.customer(answer["Customer"])
+
+    supports_sub_customers = True
+
+    def sub_customer_create(
+        self, *, parent_remote_id: str, fields: CustomerFields, key: str
+    ) -> RemoteCustomer:
+        body = payloads.customer_body(fields)
+        # Intuit: a sub-customer is a Customer with Job=true and ParentRef; BillWithParent sends
+        # its invoices' statements to the parent (the property manager, the owner).
+        body.update({"ParentRef": {"value": parent_remote_id}, "Job": True, "BillWithParent": True})
+        answer = self._call(
+            "POST customer (sub-customer)",
+            lambda c: c.create_object("Customer", dumps(body), request_id=key),
         )
         return payloads.customer(answer["Customer"])
 
@@ -316,7 +392,9 @@ class QuickBooksProvider(AccountingProvider):
         return payloads.item(answer["Item"])
 
     def _invoice_body(self, draft: InvoiceDraft) -> dict:
-        return payloads.invoice_body(draft, (self.connection.settings or {}).get("custom_fields"))
+        body = payloads.invoice_body(draft, (self.connection.settings or {}).get("custom_fields"))
+        body.update(self._currency(draft.currency, f"Invoice {draft.number}"))
+        return body
 
     def invoices_create(self, *, entries: Sequence[BatchEntry], request_id: str):
         if len(entries) == 1:
@@ -325,19 +403,28 @@ class QuickBooksProvider(AccountingProvider):
                 "POST invoice", lambda c: c.create_object("Invoice", body, request_id=request_id)
             )
             return {entries[0].item_id: payloads.invoice(answer["Invoice"])}
-        batch = {
-            "BatchItemRequest": [
-                {"bId": e.item_id, "operation": "create", "Invoice": self._invoice_body(e.draft)}
-                for e in entries
-            ]
-        }
+        results: dict[str, RemoteInvoice | Exception] = {}
+        items = []
+        for e in entries:
+            try:
+                items.append(
+                    {
+                        "bId": e.item_id,
+                        "operation": "create",
+                        "Invoice": self._invoice_body(e.draft),
+                    }
+                )
+            except RejectedError as exc:  # this record only; the batch goes without it
+                results[e.item_id] = exc
+        if not items:
+            return results
+        batch = {"BatchItemRequest": items}
         answer = self._call(
             f"POST batch ({len(entries)} invoices)",
             lambda c: c.make_request(
                 "POST", self._url(c, "batch"), dumps(batch), request_id=request_id
             ),
         )
-        results: dict[str, RemoteInvoice | Exception] = {}
         for item in answer.get("BatchItemResponse", []):
             bid = str(item.get("bId", ""))
             results[bid] = (
@@ -369,6 +456,7 @@ class QuickBooksProvider(AccountingProvider):
             body["PaymentRefNum"] = draft.reference[:21]
         if draft.deposit_account_id:
             body["DepositToAccountRef"] = {"value": draft.deposit_account_id}
+        body.update(self._currency(draft.currency, f"The payment of {draft.amount}"))
         method_id = self._payment_method_id(draft.method)
         if method_id:
             body["PaymentMethodRef"] = {"value": method_id}
@@ -376,3 +464,48 @@ class QuickBooksProvider(AccountingProvider):
             "POST payment", lambda c: c.create_object("Payment", dumps(body), request_id=key)
         )
         return payloads.payment(answer["Payment"])
+
+    # --- after the first push --------------------------------------------------------------------
+    def invoice_get(self, *, remote_id: str) -> RemoteInvoice:
+        answer = self._call("GET invoice", lambda c: c.get_single_object("Invoice", remote_id))
+        return payloads.invoice(answer["Invoice"])
+
+    def invoice_update(
+        self, *, remote_id: str, version: str, draft: InvoiceDraft, key: str
+    ) -> RemoteInvoice:
+        body = {"Id": remote_id, "SyncToken": version, "sparse": True}
+        body.update(payloads.invoice_update_body(self._invoice_body(draft)))
+        answer = self._call(
+            "POST invoice (sparse update)",
+            lambda c: c.update_object("Invoice", dumps(body), request_id=key),
+        )
+        return payloads.invoice(answer["Invoice"])
+
+    def invoice_void(self, *, remote_id: str, version: str, key: str) -> RemoteInvoice:
+        # Intuit: POST /invoice?operation=void with Id and SyncToken; the invoice stays, at zero.
+        body = dumps({"Id": remote_id, "SyncToken": version})
+        answer = self._call(
+            "POST invoice (void)",
+            lambda c: c.update_object(
+                "Invoice", body, request_id=key, params={"operation": "void"}
+            ),
+        )
+        return payloads.invoice(answer["Invoice"])
+
+    def refund_create(self, *, draft: RefundDraft, key: str) -> str:
+        body = payloads.refund_receipt_body(draft, self._payment_method_id(draft.method))
+        body.update(self._currency(draft.currency, f"The refund of {draft.amount}"))
+        answer = self._call(
+            "POST refundreceipt",
+            lambda c: c.create_object("RefundReceipt", dumps(body), request_id=key),
+        )
+        return str(answer["RefundReceipt"]["Id"])
+
+    def sale_create(self, *, draft: SaleDraft, key: str) -> str:
+        body = payloads.sales_receipt_body(draft, self._payment_method_id(draft.method))
+        body.update(self._currency(draft.currency, f"The receipt of {draft.amount}"))
+        answer = self._call(
+            "POST salesreceipt",
+            lambda c: c.create_object("SalesReceipt", dumps(body), request_id=key),
+        )
+        return str(answer["SalesReceipt"]["Id"])

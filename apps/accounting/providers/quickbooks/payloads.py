@@ -16,10 +16,13 @@ from apps.accounting.providers.base import (
     CustomerFields,
     InvoiceDraft,
     ItemDraft,
+    MoneyLineDraft,
+    RefundDraft,
     RemoteCustomer,
     RemoteInvoice,
     RemoteItem,
     RemotePayment,
+    SaleDraft,
 )
 
 CENT = Decimal("0.01")
@@ -79,6 +82,7 @@ def customer(row: Mapping) -> RemoteCustomer:
         fields=fields,
         updated_at=parse_time((row.get("MetaData") or {}).get("LastUpdatedTime")),
         active=row.get("Active", True),
+        parent_remote_id=ref(row, "ParentRef") if row.get("Job") or row.get("ParentRef") else "",
     )
 
 
@@ -246,4 +250,64 @@ def invoice_body(draft: InvoiceDraft, custom_fields: Mapping | None = None) -> d
         if draft.tax_code_id:
             tax["TxnTaxCodeRef"] = {"value": draft.tax_code_id}
         body["TxnTaxDetail"] = tax
+    return body
+
+
+# What an edit of a pushed invoice may change: its number and customer stay as linked.
+UPDATABLE = ("Line", "TxnTaxDetail", "DueDate", "TxnDate", "CustomerMemo", "CustomField")
+
+
+def invoice_update_body(full: Mapping) -> dict:
+    body = {k: full[k] for k in UPDATABLE if k in full}
+    # A sparse update keeps what it does not mention: clear the memo and tax that were removed.
+    body.setdefault("CustomerMemo", {"value": ""})
+    body.setdefault("TxnTaxDetail", {"TotalTax": 0})
+    return body
+
+
+def _money_line(line: MoneyLineDraft) -> dict:
+    return {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": line.amount,
+        "Description": line.description[:4000],
+        "SalesItemLineDetail": {
+            "ItemRef": {"value": line.item_remote_id},
+            "Qty": 1,
+            "UnitPrice": line.amount,
+            "TaxCodeRef": {"value": "NON"},
+        },
+    }
+
+
+def refund_receipt_body(draft: RefundDraft, payment_method_id: str = "") -> dict:
+    note = f"Refund on invoice {draft.invoice_number}" + (
+        f": {draft.reason}" if draft.reason else ""
+    )
+    body = {
+        "CustomerRef": {"value": draft.customer_remote_id},
+        "TxnDate": draft.refunded_on.isoformat(),
+        "Line": [_money_line(draft.line)],
+        "DepositToAccountRef": {"value": draft.from_account_id},  # "Refund from"
+        "PrivateNote": note[:4000],
+    }
+    if draft.reference:
+        body["PaymentRefNum"] = draft.reference[:21]
+    if payment_method_id:
+        body["PaymentMethodRef"] = {"value": payment_method_id}
+    return body
+
+
+def sales_receipt_body(draft: SaleDraft, payment_method_id: str = "") -> dict:
+    body = {
+        "CustomerRef": {"value": draft.customer_remote_id},
+        "TxnDate": draft.received_on.isoformat(),
+        "Line": [_money_line(draft.line)],
+        "PrivateNote": draft.memo[:4000],
+    }
+    if draft.deposit_account_id:
+        body["DepositToAccountRef"] = {"value": draft.deposit_account_id}
+    if draft.reference:
+        body["PaymentRefNum"] = draft.reference[:21]
+    if payment_method_id:
+        body["PaymentMethodRef"] = {"value": payment_method_id}
     return body

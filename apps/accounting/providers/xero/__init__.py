@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+import uuid
 from collections.abc import Sequence
 from typing import ClassVar
 from urllib.parse import urlencode
@@ -39,13 +40,16 @@ from apps.accounting.providers.base import (
     CustomerFields,
     DuplicateDocument,
     InvalidGrant,
+    InvoiceDraft,
     ItemDraft,
     PaymentDraft,
+    RefundDraft,
     RemoteCustomer,
     RemoteDeletion,
     RemoteInvoice,
     RemoteItem,
     RemotePayment,
+    SaleDraft,
     TokenSet,
 )
 from apps.accounting.providers.xero import mapping
@@ -414,3 +418,128 @@ class XeroProvider(AccountingProvider):
             ),
         )
         return mapping.payment(mapping.only(answer.payments))
+
+    # --- after the first push --------------------------------------------------------------------
+    def invoice_get(self, *, remote_id: str) -> RemoteInvoice:
+        return mapping.invoice(self._invoice_model(remote_id))
+
+    def _invoice_model(self, remote_id: str) -> xm.Invoice:
+        answer = self._call(
+            "GET invoice",
+            lambda api, t: api.get_invoice(
+                t, remote_id, unitdp=UNITDP, _request_timeout=self._timeout()
+            ),
+        )
+        return mapping.only(answer.invoices)
+
+    def _invoice_post(self, operation: str, remote_id: str, invoice: xm.Invoice, key: str):
+        answer = self._call(
+            operation,
+            lambda api, t: api.update_invoice(
+                t,
+                remote_id,
+                xm.Invoices(invoices=[invoice]),
+                unitdp=UNITDP,
+                idempotency_key=key,
+                _request_timeout=self._timeout(),
+            ),
+        )
+        return mapping.invoice(mapping.only(answer.invoices))
+
+    def invoice_update(
+        self, *, remote_id: str, version: str, draft: InvoiceDraft, key: str
+    ) -> RemoteInvoice:
+        # Xero: POST the invoice with its InvoiceID; the line items sent replace the old ones.
+        invoice = mapping.invoice_model(draft)
+        invoice.invoice_id = remote_id
+        invoice.status = None  # an edit leaves the status as it is
+        return self._invoice_post("POST invoice (update)", remote_id, invoice, key)
+
+    def invoice_void(self, *, remote_id: str, version: str, key: str) -> RemoteInvoice:
+        # Xero voids an approved invoice (VOIDED) but deletes a draft one (DELETED).
+        current = self._invoice_model(remote_id)
+        status = str(current.status).rsplit(".", 1)[-1].upper()
+        if status in ("VOIDED", "DELETED"):
+            return mapping.invoice(current)
+        target = "DELETED" if status in ("DRAFT", "SUBMITTED") else "VOIDED"
+        invoice = xm.Invoice(invoice_id=remote_id, status=target)
+        return self._invoice_post(f"POST invoice ({target.lower()})", remote_id, invoice, key)
+
+    def _pay(self, operation: str, payment: xm.Payment, key: str) -> None:
+        answer = self._call(
+            operation,
+            lambda api, t: api.create_payment(
+                t, payment, idempotency_key=key, _request_timeout=self._timeout()
+            ),
+        )
+        mapping.only(answer.payments)
+
+    def refund_create(self, *, draft: RefundDraft, key: str) -> str:
+        """Xero's documented refund: a credit note (ACCRECCREDIT), then a payment against the
+        credit note from the bank account the money leaves."""
+        note = mapping.credit_note_model(draft)
+        answer = self._call(
+            "PUT credit note",
+            lambda api, t: api.create_credit_notes(
+                t,
+                xm.CreditNotes(credit_notes=[note]),
+                summarize_errors=SUMMARIZE_OFF,
+                unitdp=UNITDP,
+                idempotency_key=key,
+                _request_timeout=self._timeout(),
+            ),
+        )
+        credit_note_id = str(mapping.only(answer.credit_notes).credit_note_id)
+        payment = xm.Payment(
+            credit_note=xm.CreditNote(credit_note_id=credit_note_id),
+            account=xm.Account(code=draft.from_account_id),
+            date=draft.refunded_on,
+            amount=draft.amount,
+            reference=draft.reference or None,
+        )
+        try:
+            self._pay("PUT payment (refund)", payment, _second_key(key))
+        except RejectedError as exc:
+            raise RejectedError(
+                f"the credit note was created in Xero but its refund payment was refused ({exc}). "
+                "Record the refund against the credit note in Xero, then dismiss this error "
+                "(a retry would create a second credit note).",
+                vendor_code=exc.vendor_code,
+            ) from exc
+        return credit_note_id
+
+    def sale_create(self, *, draft: SaleDraft, key: str) -> str:
+        """Xero has no sales receipt for customers: an approved invoice paid in full at once."""
+        answer = self._call(
+            "PUT invoice (sale)",
+            lambda api, t: api.create_invoices(
+                t,
+                xm.Invoices(invoices=[mapping.sale_invoice_model(draft)]),
+                summarize_errors=SUMMARIZE_OFF,
+                unitdp=UNITDP,
+                idempotency_key=key,
+                _request_timeout=self._timeout(),
+            ),
+        )
+        invoice_id = str(mapping.only(answer.invoices).invoice_id)
+        payment = xm.Payment(
+            invoice=xm.Invoice(invoice_id=invoice_id),
+            account=xm.Account(code=draft.deposit_account_id),
+            date=draft.received_on,
+            amount=draft.amount,
+            reference=draft.reference or None,
+        )
+        try:
+            self._pay("PUT payment (sale)", payment, _second_key(key))
+        except RejectedError as exc:
+            raise RejectedError(
+                f"the invoice was created in Xero but its payment was refused ({exc}). Record the "
+                "payment in Xero, then dismiss this error (a retry would create a second invoice).",
+                vendor_code=exc.vendor_code,
+            ) from exc
+        return invoice_id
+
+
+def _second_key(key: str) -> str:
+    """The follow-up payment's own key: a re-send reuses both, so Xero replays both answers."""
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, f"{key}:payment"))

@@ -293,3 +293,42 @@ def account(row: xm.Account) -> Account:
         account_type="Income" if kind in INCOME_TYPES else kind.title(),
         subtype="Bank" if kind == "BANK" else "",
     )
+
+
+def _money_line(line, tax_type: str = "NONE") -> xm.LineItem:
+    return xm.LineItem(
+        description=line.description,
+        quantity=1,
+        unit_amount=line.amount,
+        item_code=line.item_code or None,
+        account_code=line.account_code or None,
+        tax_type=tax_type,
+    )
+
+
+def credit_note_model(draft) -> xm.CreditNote:
+    reason = f" ({draft.reason})" if draft.reason else ""
+    return xm.CreditNote(
+        type="ACCRECCREDIT",
+        contact=xm.Contact(contact_id=draft.customer_remote_id),
+        date=draft.refunded_on,
+        status="AUTHORISED",
+        line_amount_types=xm.LineAmountTypes.EXCLUSIVE,
+        reference=f"Refund on {draft.invoice_number}{reason}"[:255],
+        currency_code=currency(draft.currency),
+        line_items=[_money_line(draft.line)],
+    )
+
+
+def sale_invoice_model(draft) -> xm.Invoice:
+    return xm.Invoice(
+        type="ACCREC",
+        contact=xm.Contact(contact_id=draft.customer_remote_id),
+        date=draft.received_on,
+        due_date=draft.received_on,
+        reference=(draft.memo or draft.reference)[:255] or None,
+        currency_code=currency(draft.currency),
+        status="AUTHORISED",
+        line_amount_types=xm.LineAmountTypes.EXCLUSIVE,
+        line_items=[_money_line(draft.line)],
+    )
