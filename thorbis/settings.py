@@ -79,6 +79,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Stripe's webhooks skip the browser-facing stack below (payments benchmark: docs/payments.md).
+    "apps.payments.webhooks.middleware.StripeWebhookMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -273,6 +275,8 @@ LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
 import structlog  # noqa: E402  (configured here so every process logs the same way)
 
+from apps.integrations.redaction import redact_url_tokens  # noqa: E402  (no Django imports)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -300,6 +304,7 @@ structlog.configure(
         structlog.stdlib.add_log_level,
         structlog.processors.StackInfoRenderer(),
         structlog.processors.format_exc_info,
+        redact_url_tokens,
         structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
     ],
     logger_factory=structlog.stdlib.LoggerFactory(),

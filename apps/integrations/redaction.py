@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 MASK = "••••"
@@ -22,3 +23,16 @@ def redact(text: str, secrets: Iterable[str]) -> str:
     for secret in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
         text = text.replace(secret, mask_secret(secret))
     return text
+
+
+# Paths whose last segment is a bearer credential (the customer's tracking link): request logs
+# would otherwise keep a working link for every visit.
+_TOKEN_PATHS = re.compile(r"(/track/)[^/\s'\"?]+")
+
+
+def redact_url_tokens(logger: object, method_name: str, event_dict: dict) -> dict:
+    """structlog processor: mask tokens carried in URL paths in every string field."""
+    for key, value in event_dict.items():
+        if isinstance(value, str) and "/track/" in value:
+            event_dict[key] = _TOKEN_PATHS.sub(rf"\g<1>{MASK}", value)
+    return event_dict

@@ -35,3 +35,21 @@ def platform_webhook_secrets() -> list[str]:
 
 def idempotency_key(*parts: object) -> str:
     return ":".join([idempotency_namespace(), *(str(p) for p in parts)])[:255]
+
+
+def webhook_drain_interval_s() -> float:
+    # How long a web process coalesces drain nudges: the worst extra wait before processing.
+    return float(get("PAYMENTS_WEBHOOK_DRAIN_INTERVAL_S", 0.25))
+
+
+def webhook_secret_cache_s() -> float:
+    # How long a web process reuses a connection's decrypted signing secrets. A signature that
+    # fails against cached secrets is checked again against fresh ones, so a new secret works
+    # at once; a removed one is still accepted for at most this long.
+    return float(get("PAYMENTS_WEBHOOK_SECRET_CACHE_S", 5))
+
+
+def alert_emails_enabled() -> bool:
+    # Dispatchers get each payment alert (ACH returned, dispute, failed refund...) by email.
+    # Turn off if comms texts them the alerts instead (it can subscribe to PaymentAlertRaised).
+    return bool(get("PAYMENTS_ALERT_EMAILS", True))

@@ -1,7 +1,8 @@
 """Domain events this app publishes on the core bus (apps.core.events.publish_on_commit).
 
-PaymentRecorded itself comes from core's payment_record; these cover what core has no event for,
-so accounting (refunds, agreement revenue) and comms (dispatcher alerts) can subscribe.
+PaymentRecorded and RefundRecorded come from core (payment_record, payment_refund_record: a Stripe
+refund or a lost dispute lowers the invoice through core); these cover what core has no event
+for, so accounting (agreement revenue) and comms (dispatcher alerts) can subscribe.
 """
 
 from __future__ import annotations
@@ -9,17 +10,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from decimal import Decimal
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class PaymentRefunded:
-    business_id: int
-    refund_id: int
-    payment_id: int | None
-    invoice_id: int
-    amount: Decimal
-    currency: str
-    occurred_at: dt.datetime
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

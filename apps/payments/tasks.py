@@ -58,3 +58,52 @@ def payment_receipt_send_task(intent_id: int) -> None:
         )
         record.receipt_sent_at = timezone.now()
         record.save(update_fields=["receipt_sent_at", "updated_at"])
+
+
+@shared_task(acks_late=True)
+def payment_alert_email_task(alert_id: int) -> None:
+    """Email the business's office staff (dispatchers, managers, admins) one payment alert."""
+    from apps.core.models import Role, User
+    from apps.payments.models import PaymentAlert
+
+    alert = PaymentAlert.objects.select_related("business", "invoice").filter(pk=alert_id).first()
+    if alert is None:
+        return
+    recipients = sorted(
+        User.objects.filter(
+            business_id=alert.business_id,
+            is_active=True,
+            role__in=[Role.DISPATCHER, Role.MANAGER, Role.ADMIN],
+        )
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if not recipients:
+        logger.warning("payment_alert_no_recipient", alert_id=alert.pk)
+        return
+    subject = f"Payment alert: {alert.get_kind_display()}"
+    if alert.invoice is not None:
+        subject += f" (invoice {alert.invoice.number})"
+    send_mail(
+        subject=subject,
+        message=f"{alert.message}\n\nSee Payments > Payment alerts in the admin.",
+        from_email=None,
+        recipient_list=recipients,
+    )
+
+
+# One drain task never holds a worker longer than this; a backlog left over gets a fresh task.
+DRAIN_BUDGET_S = 50.0
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def stripe_inbox_drain_task() -> None:
+    """Process pending Stripe webhook events (nudged by the endpoint; swept every minute)."""
+    import time
+
+    from apps.payments.webhooks.drain import drain_all
+
+    started = time.monotonic()
+    drain_all(time_budget_s=DRAIN_BUDGET_S)
+    if time.monotonic() - started >= DRAIN_BUDGET_S:
+        stripe_inbox_drain_task.apply_async(queue="urgent")

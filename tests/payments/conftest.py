@@ -64,7 +64,13 @@ def _stripe_inbox_handler():
 
 @pytest.fixture(autouse=True)
 def _payments_settings(settings):
+    from apps.payments.webhooks import nudge, views
+
     settings.PAYMENTS_STRIPE_MAX_NETWORK_RETRIES = 0  # a refused fake must fail at once
+    # Eager Celery: every stored event drains at once (no coalescing window) in these tests.
+    settings.PAYMENTS_WEBHOOK_DRAIN_INTERVAL_S = 0
+    nudge.reset()
+    views.endpoint_cache_clear()
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     ratelimit.reset_backend(ratelimit.LocalBackend())
     yield

@@ -189,3 +189,40 @@ def test_enroll_from_the_admin(office, prism_connection, business):
     )
     assert again.status_code == 200 and "already has" in again.content.decode()
     assert MaintenanceAgreement.objects.count() == 1
+
+
+def test_admin_refund_lowers_the_invoice_through_core(
+    office, stripe_connection, invoice, localstripe, django_capture_on_commit_callbacks
+):
+    from apps.core import events
+    from apps.core.models import InvoiceStatus
+    from apps.payments.services.intents import intent_fulfil
+
+    recorded = []
+    events.subscribe(events.RefundRecorded)(recorded.append)
+
+    record = payment_intent_create(invoice=invoice, payment_method_types=["card"])
+    sdk = customer_side(localstripe)
+    sdk.v1.payment_intents.update(record.stripe_id, params={"payment_method": "pm_card_visa"})
+    sdk.v1.payment_intents.confirm(record.stripe_id)
+    StripePaymentIntent.objects.filter(pk=record.pk).update(
+        status="succeeded", amount_received=record.amount
+    )
+    record.refresh_from_db()
+    intent_fulfil(record=record, at=None)  # what payment_intent.succeeded does
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+    with django_capture_on_commit_callbacks(execute=True):
+        response = office.post(
+            "/admin/payments/refund/add/",
+            {"payment_intent": record.pk, "amount": "60.00", "reason": "requested_by_customer"},
+        )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    refund = Refund.objects.get()
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == Decimal("190.00") and invoice.status == InvoiceStatus.OPEN
+    core_refund = invoice.refunds.get()
+    assert core_refund.reference == refund.stripe_id and core_refund.amount == Decimal("60.00")
+    assert core_refund.recorded_by is not None  # the office user who refunded
+    events.unsubscribe(events.RefundRecorded, recorded.append)
+    assert [e.refund_id for e in recorded] == [core_refund.pk]

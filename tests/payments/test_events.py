@@ -10,7 +10,7 @@ from django.core import mail
 from apps.core import events
 from apps.core.models import InvoiceStatus, Payment, WorkOrder
 from apps.integrations.models.inbox import InboundEvent
-from apps.payments.events import AgreementPaymentReceived, PaymentAlertRaised, PaymentRefunded
+from apps.payments.events import AgreementPaymentReceived, PaymentAlertRaised
 from apps.payments.models import (
     AgreementPeriod,
     Dispute,
@@ -51,7 +51,12 @@ def record(connection, invoice):
 @pytest.fixture
 def seen():
     got = []
-    kinds = (events.PaymentRecorded, PaymentRefunded, AgreementPaymentReceived, PaymentAlertRaised)
+    kinds = (
+        events.PaymentRecorded,
+        events.RefundRecorded,
+        AgreementPaymentReceived,
+        PaymentAlertRaised,
+    )
     for kind in kinds:
         events.subscribe(kind)(got.append)
     yield got
@@ -128,7 +133,7 @@ def test_ach_processing_then_settled(connection, record, invoice, post_event, se
 
 
 def test_ach_failure_reopens_invoice_and_alerts_dispatcher(
-    connection, record, invoice, post_event, seen
+    connection, record, invoice, post_event, seen, dispatcher
 ):
     t0 = _now() - 86400
     post_event(
@@ -151,6 +156,9 @@ def test_ach_failure_reopens_invoice_and_alerts_dispatcher(
     assert invoice.number in alert.message and "insufficient funds" in alert.message
     assert alert.business == invoice.business
     assert any(isinstance(e, PaymentAlertRaised) and e.alert_id == alert.pk for e in seen)
+    # The dispatcher is told by email (comms may text them as well from PaymentAlertRaised).
+    assert [m.to for m in mail.outbox if invoice.number in m.subject] == [[dispatcher.email]]
+    assert "insufficient funds" in mail.outbox[-1].body
     # The customer may now pay another way.
     record.refresh_from_db()
     assert record.status == IntentStatus.REQUIRES_PAYMENT_METHOD
@@ -332,10 +340,17 @@ def test_charge_refunded_records_dashboard_refund_and_publishes(
         and stored.stripe_id == "re_dash"
         and stored.status == "succeeded"
     )
-    refunded = [e for e in seen if isinstance(e, PaymentRefunded)]
+    refunded = [e for e in seen if isinstance(e, events.RefundRecorded)]
     assert len(refunded) == 1 and refunded[0].amount == Decimal("50.00")
     record.refresh_from_db()
     assert record.refundable_amount == Decimal("200.00")
+    # The invoice was paid in full; the refund lowers what it has been paid and reopens it.
+    invoice = record.invoice
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == Decimal("200.00") and invoice.balance_due == Decimal("50.00")
+    assert invoice.status == InvoiceStatus.OPEN
+    core_refund = invoice.refunds.get()
+    assert core_refund.reference == "re_dash" and refunded[0].refund_id == core_refund.pk
 
 
 def test_dispute_created_then_closed(connection, record, invoice, post_event):
@@ -367,10 +382,126 @@ def test_dispute_created_then_closed(connection, record, invoice, post_event):
     stored.refresh_from_db()
     assert stored.status == "lost" and stored.closed_at is not None
     assert PaymentAlert.objects.filter(kind=PaymentAlert.Kind.DISPUTE_CLOSED).count() == 1
+    # Lost: the money was withdrawn, so the invoice's paid amount falls by it (once).
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == Decimal("0.00") and invoice.status == InvoiceStatus.OPEN
+    withdrawn = invoice.refunds.get()
+    assert (withdrawn.amount, withdrawn.reason, withdrawn.reference) == (
+        Decimal("250.00"),
+        "dispute lost",
+        "dp_1",
+    )
+    post_event(connection, stripe_event("charge.dispute.closed", {**dispute, "status": "lost"}))
     # A stale "updated" after the close changes nothing.
     post_event(connection, stripe_event("charge.dispute.updated", dispute, created=_now() - 5))
     stored.refresh_from_db()
-    assert stored.status == "lost"
+    assert stored.status == "lost" and invoice.refunds.count() == 1
+
+
+def test_dispute_won_leaves_the_invoice_paid(connection, record, invoice, post_event):
+    post_event(connection, stripe_event("payment_intent.succeeded", intent_object(record)))
+    dispute = {
+        "id": "dp_2",
+        "object": "dispute",
+        "amount": 25000,
+        "currency": "usd",
+        "charge": "ch_test_1",
+        "payment_intent": record.stripe_id,
+        "reason": "fraudulent",
+        "status": "won",
+        "created": _now() - 10,
+    }
+    post_event(connection, stripe_event("charge.dispute.closed", dispute))
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID and not invoice.refunds.exists()
+
+
+def test_refund_of_an_overpayment_returns_the_unapplied_money_first(
+    connection, record, invoice, post_event, seen
+):
+    # 300.00 collected for a 250.00 invoice: 250.00 applied, 50.00 kept as unapplied.
+    post_event(
+        connection,
+        stripe_event("payment_intent.succeeded", intent_object(record, amount_received=30000)),
+    )
+    record.refresh_from_db()
+    assert record.unapplied_amount == Decimal("50.00")
+
+    def refund(refund_id, cents):
+        return {
+            "id": refund_id,
+            "object": "refund",
+            "amount": cents,
+            "currency": "usd",
+            "status": "succeeded",
+            "payment_intent": record.stripe_id,
+            "metadata": {},
+        }
+
+    first = [refund("re_over", 5000)]
+    post_event(
+        connection,
+        stripe_event("charge.refunded", _charge(record, refunds=first, amount_refunded=5000)),
+    )
+    invoice.refresh_from_db()
+    # The excess went back: the invoice is still paid in full.
+    assert invoice.status == InvoiceStatus.PAID and not invoice.refunds.exists()
+    both = [*first, refund("re_part", 3000)]
+    post_event(
+        connection,
+        stripe_event("charge.refunded", _charge(record, refunds=both, amount_refunded=8000)),
+    )
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == Decimal("220.00") and invoice.status == InvoiceStatus.OPEN
+    assert [e.amount for e in seen if isinstance(e, events.RefundRecorded)] == [Decimal("30.00")]
+
+
+def test_refund_delivered_before_its_payment_still_lowers_the_invoice(
+    connection, record, invoice, post_event
+):
+    refund = {
+        "id": "re_early",
+        "object": "refund",
+        "amount": 10000,
+        "currency": "usd",
+        "status": "succeeded",
+        "payment_intent": record.stripe_id,
+        "metadata": {},
+    }
+    charge = _charge(record, refunds=[refund], amount_refunded=10000)
+    post_event(connection, stripe_event("charge.refunded", charge, created=_now()))
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == Decimal("0.00") and not invoice.refunds.exists()
+    post_event(
+        connection,
+        stripe_event("payment_intent.succeeded", intent_object(record), created=_now() - 60),
+    )
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == Decimal("150.00") and invoice.status == InvoiceStatus.OPEN
+    assert invoice.refunds.get().reference == "re_early"
+
+
+def test_pending_refund_lowers_the_invoice_only_when_it_succeeds(
+    connection, record, invoice, post_event
+):
+    post_event(connection, stripe_event("payment_intent.succeeded", intent_object(record)))
+    pending = {
+        "id": "re_ach",
+        "object": "refund",
+        "amount": 25000,
+        "currency": "usd",
+        "status": "pending",
+        "payment_intent": record.stripe_id,
+        "metadata": {},
+    }
+    charge = _charge(record, refunds=[pending], amount_refunded=25000)
+    post_event(connection, stripe_event("charge.refunded", charge))
+    invoice.refresh_from_db()
+    assert invoice.status == InvoiceStatus.PAID
+    done = _charge(record, refunds=[{**pending, "status": "succeeded"}], amount_refunded=25000)
+    post_event(connection, stripe_event("charge.refund.updated", done))
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == Decimal("0.00") and invoice.status == InvoiceStatus.OPEN
 
 
 @pytest.fixture

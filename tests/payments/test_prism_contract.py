@@ -101,6 +101,7 @@ def test_enroll_refuses_foreign_or_inactive_plans(
 def test_payment_link_for_an_invoice(prism_connection, invoice):
     link = payment_link_get_or_create(invoice=invoice)
     assert link.stripe_id and link.stripe_price_id and link.amount == Decimal("250.00")
+    assert link.url  # what comms puts in texts and reminders (Prism answers a placeholder)
     assert payment_link_get_or_create(invoice=invoice).pk == link.pk  # same balance, same link
 
 

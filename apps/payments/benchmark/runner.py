@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import http.client
-import json
+import asyncio
 import os
 import random
 import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -19,11 +17,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connections
 
-from apps.integrations.inbox import inbound_event_process
 from apps.integrations.models import InboundEvent
-from apps.payments.benchmark import scenario
+from apps.payments.benchmark import cpu, scenario
 from apps.payments.models import StripePaymentIntent
 from apps.payments.providers.stripe import webhook_signature_header
+from apps.payments.webhooks.drain import drain_all
 
 ROOT = Path(settings.BASE_DIR)
 
@@ -46,10 +44,8 @@ class ScratchDatabase:
         self.original = db["NAME"]
         self.name = f"{self.original}_webhook_bench_{uuid.uuid4().hex[:8]}"
 
-    def _admin(self, sql: str) -> None:
-        import psycopg
-
-        params = {
+    def _params(self) -> dict:
+        return {
             k: v
             for k, v in {
                 "host": self.settings.get("HOST") or None,
@@ -59,8 +55,16 @@ class ScratchDatabase:
             }.items()
             if v
         }
-        with psycopg.connect(dbname="postgres", autocommit=True, **params) as conn:
-            conn.execute(sql)
+
+    def _admin(self, sql: str) -> None:
+        self.query(sql)
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        import psycopg
+
+        with psycopg.connect(dbname="postgres", autocommit=True, **self._params()) as conn:
+            cursor = conn.execute(sql, params or None)
+            return cursor.fetchall() if cursor.description else []
 
     def url(self) -> str:
         s = self.settings
@@ -85,7 +89,7 @@ class ScratchDatabase:
 
 
 class Gunicorn:
-    def __init__(self, *, database_url: str, workers: int, threads: int):
+    def __init__(self, *, database_url: str, workers: int, threads: int, worker_class: str):
         self.port = _free_port()
         env = {
             **os.environ,
@@ -111,7 +115,7 @@ class Gunicorn:
             "--threads",
             str(threads),
             "--worker-class",
-            "gthread",
+            worker_class,
             "--log-level",
             "warning",
             "--timeout",
@@ -138,29 +142,77 @@ class Gunicorn:
                 self.process.kill()
 
 
-def _send(
-    port: int, path: str, bodies: list[str], secret: str, results: list, lock: threading.Lock
-) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    local = []
-    for body in bodies:
-        headers = {
-            "Content-Type": "application/json",
-            "Stripe-Signature": webhook_signature_header(payload=body, secret=secret),
-        }
+def _request_bytes(port: int, path: str, body: str, secret: str) -> bytes:
+    """One complete HTTP/1.1 request, signed now: all of them are built before the clock starts."""
+    data = body.encode()
+    signature = webhook_signature_header(payload=body, secret=secret)
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Content-Type: application/json\r\nStripe-Signature: {signature}\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n"
+    )
+    return head.encode() + data
+
+
+async def _client(port: int, requests: list[bytes], results: list) -> None:
+    """A keep-alive connection sending its share one request at a time (raw asyncio streams:
+    the load generator shares the 2 cores with the server, so it must cost little)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for raw in requests:
+            started = time.perf_counter()
+            writer.write(raw)
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = int(head[9:12])
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            data = await reader.readexactly(length)
+            elapsed = time.perf_counter() - started
+            results.append((status, elapsed, status == 200 and b'"duplicate": true' in data))
+            if head.lower().find(b"connection: close") >= 0:  # e.g. gunicorn's sync worker
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    finally:
+        writer.close()
+
+
+def _post_all(port: int, requests: list[bytes], concurrency: int) -> tuple[list, float]:
+    results: list = []
+    chunks = [requests[i::concurrency] for i in range(concurrency)]
+
+    async def main() -> float:
         started = time.perf_counter()
-        conn.request("POST", path, body=body, headers=headers)
-        response = conn.getresponse()
-        data = response.read()
-        elapsed = time.perf_counter() - started
-        duplicate = response.status == 200 and b'"duplicate": true' in data
-        local.append((response.status, elapsed, duplicate))
-    conn.close()
-    with lock:
-        results.extend(local)
+        await asyncio.gather(*(_client(port, chunk, results) for chunk in chunks if chunk))
+        return time.perf_counter() - started
+
+    return results, asyncio.run(main())
 
 
-def run(*, events: int, concurrency: int, workers: int, threads: int, seed_value: int, log) -> dict:
+def _backend_pids(scratch: ScratchDatabase) -> tuple[list[int], int]:
+    """PostgreSQL backends serving the scratch database, and its transaction count so far."""
+    rows = scratch.query(
+        "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+        (scratch.name,),
+    )
+    xacts = scratch.query(
+        "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = %s",
+        (scratch.name,),
+    )
+    return [r[0] for r in rows], int(xacts[0][0])
+
+
+def run(
+    *,
+    events: int,
+    concurrency: int,
+    workers: int,
+    threads: int,
+    seed_value: int,
+    log,
+    worker_class: str = "gthread",
+) -> dict:
     from celery import current_app
 
     # Tasks enqueued while seeding (other apps react to new work orders) and by the drain stay in
@@ -180,56 +232,67 @@ def run(*, events: int, concurrency: int, workers: int, threads: int, seed_value
         planned, all_events = scenario.events_for(planned, limit=events)
         bodies, duplicates = scenario.deliveries(all_events, duplicate_share=0.10, rng=rng)
         connections["default"].close()
-        server = Gunicorn(database_url=scratch.url(), workers=workers, threads=threads)
+        server = Gunicorn(
+            database_url=scratch.url(), workers=workers, threads=threads, worker_class=worker_class
+        )
         try:
             path = f"/webhooks/stripe/{connection.pk}"
             # Warm-up: open each worker's database connection before timing.
             warm = [
-                json.dumps(
-                    {
-                        "id": f"evt_warm_{i}",
-                        "object": "event",
-                        "type": "ping",
-                        "created": int(time.time()),
-                        "data": {"object": {}},
-                    }
-                )
-                for i in range(workers * threads * 2)
+                _request_bytes(server.port, path, body, secret)
+                for body in scenario.warmup_bodies(max(64, workers * threads * 8))
             ]
-            _send(server.port, path, warm, secret, [], threading.Lock())
+            _post_all(server.port, warm, max(concurrency, workers * threads))
+            requests = [_request_bytes(server.port, path, body, secret) for body in bodies]
             log(
-                f"gunicorn {workers}x{threads} on 127.0.0.1:{server.port}; posting {len(bodies)} deliveries "
-                f"({len(all_events)} events + {duplicates} duplicates) with {concurrency} clients..."
+                f"gunicorn {workers}x{threads} {worker_class} on 127.0.0.1:{server.port}; posting "
+                f"{len(bodies)} deliveries ({len(all_events)} events + {duplicates} duplicates) "
+                f"with {concurrency} clients; load average {cpu.load_average()}..."
             )
-            results: list = []
-            lock = threading.Lock()
-            chunks = [bodies[i::concurrency] for i in range(concurrency)]
-            started = time.perf_counter()
-            senders = [
-                threading.Thread(
-                    target=_send, args=(server.port, path, chunk, secret, results, lock)
-                )
-                for chunk in chunks
-            ]
-            for t in senders:
-                t.start()
-            for t in senders:
-                t.join()
-            wall = time.perf_counter() - started
+            worker_pids = cpu.children(server.process.pid)
+            db_pids, xacts_before = _backend_pids(scratch)
+            cpu_before = (
+                cpu.total_cpu_ms(worker_pids),
+                cpu.total_cpu_ms(db_pids),
+                cpu.self_cpu_ms(),
+            )
+            load_before = cpu.load_average()
+            results, wall = _post_all(server.port, requests, concurrency)
+            cpu_after = (
+                cpu.total_cpu_ms(worker_pids),
+                cpu.total_cpu_ms(db_pids),
+                cpu.self_cpu_ms(),
+            )
+            _db_pids_after, xacts_after = _backend_pids(scratch)
+            load_after = cpu.load_average()
         finally:
             server.stop()
         log("Draining the inbox (the work a Celery worker does)...")
         drain_started = time.perf_counter()
-        pending = list(
-            InboundEvent.objects.filter(provider="stripe", status=InboundEvent.Status.PENDING)
-            .exclude(provider_event_id__startswith="evt_warm_")
-            .order_by("received_at", "pk")
-            .values_list("pk", flat=True)
-        )
-        for pk in pending:
-            inbound_event_process(event_id=pk)
+        drained = drain_all()
         drain = time.perf_counter() - drain_started
-        return _verify(planned, all_events, results, duplicates, wall, drain)
+        result = _verify(planned, all_events, results, duplicates, wall, drain)
+        n = max(1, len(results))
+        result.update(
+            {
+                "drained": drained,
+                "worker_class": worker_class,
+                "server": f"{workers}x{threads}",
+                "concurrency": concurrency,
+                "cpu_ms_per_request_gunicorn": round((cpu_after[0] - cpu_before[0]) / n, 3),
+                "cpu_ms_per_request_postgres": round((cpu_after[1] - cpu_before[1]) / n, 3),
+                "cpu_ms_per_request_client": round((cpu_after[2] - cpu_before[2]) / n, 3),
+                "db_transactions_per_request": round((xacts_after - xacts_before) / n, 2),
+                "load_average": f"{load_before} -> {load_after}",
+            }
+        )
+        result["cpu_ms_per_request_total"] = round(
+            result["cpu_ms_per_request_gunicorn"]
+            + result["cpu_ms_per_request_postgres"]
+            + result["cpu_ms_per_request_client"],
+            3,
+        )
+        return result
 
 
 def _verify(planned, all_events, results, duplicates, wall, drain) -> dict:
@@ -251,12 +314,14 @@ def _verify(planned, all_events, results, duplicates, wall, drain) -> dict:
     wrong = 0
     for p in planned:
         intent = intents[p.intent_id]
-        payments = intent.invoice.payments.count()
-        expected_payments = 1 if p.expected_invoice_status == "paid" else 0
+        invoice = intent.invoice
+        expected_payments = 1 if p.expected_intent_status == "succeeded" else 0
         if (
             intent.status != p.expected_intent_status
-            or intent.invoice.status != p.expected_invoice_status
-            or payments != expected_payments
+            or invoice.status != p.expected_invoice_status
+            or invoice.amount_paid != p.expected_amount_paid
+            or invoice.payments.count() != expected_payments
+            or invoice.refunds.count() != p.expected_refunds
         ):
             wrong += 1
     reported_duplicates = sum(1 for r in results if r[2])

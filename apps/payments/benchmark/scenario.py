@@ -1,9 +1,11 @@
 """The benchmark's data: invoices with a payment story each, and the Stripe events that tell it.
 
 Stories (weights): a card paid at once; a card declined then paid; an ACH debit that settles
-three days later; an ACH debit that fails four days later. Each event is stamped with Stripe's
-`created`, so the shuffled delivery order differs from the order the events happened in, and the
-expected final state of every invoice is known in advance.
+three days later; an ACH debit that fails four days later; a card paid then partly refunded from
+Stripe's dashboard two days later (the invoice reopens with the refund off its paid amount). Each
+event is stamped with Stripe's `created`, so the shuffled delivery order differs from the order
+the events happened in, and the expected final state of every invoice (status, amount paid) is
+known in advance.
 """
 
 from __future__ import annotations
@@ -22,8 +24,15 @@ from apps.integrations.models import ConnectionStatus, IntegrationConnection
 from apps.payments.models import StripePaymentIntent
 
 DAY = 86400
-STORIES = (("card", 0.45), ("card_retry", 0.15), ("ach_ok", 0.25), ("ach_failed", 0.15))
+STORIES = (
+    ("card", 0.40),
+    ("card_retry", 0.15),
+    ("ach_ok", 0.20),
+    ("ach_failed", 0.15),
+    ("card_refunded", 0.10),
+)
 FINAL_PAID = {"card", "card_retry", "ach_ok"}
+SUCCEEDED = FINAL_PAID | {"card_refunded"}
 
 
 @dataclasses.dataclass
@@ -33,6 +42,13 @@ class Planned:
     story: str
     expected_intent_status: str
     expected_invoice_status: str
+    expected_amount_paid: Decimal
+    expected_refunds: int
+
+
+def refund_share(amount: Decimal) -> Decimal:
+    """The part refunded in the card_refunded story: 40 %, to the cent."""
+    return (amount * Decimal("0.4")).quantize(Decimal("0.01"))
 
 
 def _pick(rng: random.Random) -> str:
@@ -113,12 +129,18 @@ def seed(
             invoice_id=intent.invoice_id,
             intent_id=intent.pk,
             story=story,
-            expected_intent_status="succeeded"
-            if story in FINAL_PAID
-            else "requires_payment_method",
+            expected_intent_status="succeeded" if story in SUCCEEDED else "requires_payment_method",
             expected_invoice_status=InvoiceStatus.PAID
             if story in FINAL_PAID
             else InvoiceStatus.OPEN,
+            expected_amount_paid=(
+                intent.amount
+                if story in FINAL_PAID
+                else intent.amount - refund_share(intent.amount)
+                if story == "card_refunded"
+                else Decimal("0.00")
+            ),
+            expected_refunds=1 if story == "card_refunded" else 0,
         )
         for intent, story in zip(intents, stories, strict=True)
     ]
@@ -140,6 +162,33 @@ def _intent(intent: StripePaymentIntent, status: str, created: int, failure: str
         "created": created - 10,
         "client_secret": f"{intent.stripe_id}_secret",
         "metadata": {"thorbis_invoice_id": str(intent.invoice_id)},
+    }
+
+
+def _charge_refunded(intent: StripePaymentIntent, created: int) -> dict:
+    minor, refunded = int(intent.amount * 100), int(refund_share(intent.amount) * 100)
+    return {
+        "id": f"ch_bench_{intent.invoice_id}",
+        "object": "charge",
+        "amount": minor,
+        "amount_refunded": refunded,
+        "currency": "usd",
+        "payment_intent": intent.stripe_id,
+        "refunds": {
+            "object": "list",
+            "data": [
+                {
+                    "id": f"re_bench_{intent.invoice_id}",
+                    "object": "refund",
+                    "amount": refunded,
+                    "currency": "usd",
+                    "status": "succeeded",
+                    "payment_intent": intent.stripe_id,
+                    "created": created,
+                    "metadata": {},
+                }
+            ],
+        },
     }
 
 
@@ -180,8 +229,17 @@ def events_for(planned: list[Planned], *, limit: int) -> tuple[list[Planned], li
                     "Insufficient funds.",
                 ),
             ],
+            "card_refunded": [
+                ("payment_intent.succeeded", "succeeded", t, ""),
+                ("charge.refunded", "", t + 2 * DAY, ""),
+            ],
         }[p.story]
         for n, (kind, status, created, failure) in enumerate(steps):
+            obj = (
+                _charge_refunded(intent, created)
+                if kind == "charge.refunded"
+                else _intent(intent, status, created, failure)
+            )
             out.append(
                 {
                     "id": f"evt_bench_{p.invoice_id}_{n}",
@@ -190,7 +248,7 @@ def events_for(planned: list[Planned], *, limit: int) -> tuple[list[Planned], li
                     "created": created,
                     "livemode": False,
                     "api_version": "2026-10-28.endive",
-                    "data": {"object": _intent(intent, status, created, failure)},
+                    "data": {"object": obj},
                 }
             )
     return told, out
@@ -205,3 +263,14 @@ def deliveries(
     bodies = bodies + extra
     rng.shuffle(bodies)
     return bodies, len(extra)
+
+
+def warmup_bodies(count: int) -> list[str]:
+    """Events of a type nobody handles, to open every worker's database connection first."""
+    now = int(time.time())
+    return [
+        json.dumps(
+            {"id": f"evt_warm_{n}", "object": "event", "type": "ping", "created": now, "data": {}}
+        )
+        for n in range(count)
+    ]

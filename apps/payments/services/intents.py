@@ -329,8 +329,11 @@ def intent_fulfil(*, record: StripePaymentIntent, at: dt.datetime | None) -> boo
             dedupe_key=f"unapplied:{record.stripe_id}",
         )
     if record.payment_id:
+        from apps.payments.services.refunds import invoice_refunds_catch_up
         from apps.payments.tasks import payment_receipt_send_task
 
+        # A refund or lost dispute delivered before this payment lowers the invoice now.
+        invoice_refunds_catch_up(intent=record)
         transaction.on_commit(partial(payment_receipt_send_task.delay, record.pk))
     return record.payment_id is not None
 

@@ -12,6 +12,7 @@ from apps.core.errors import DomainError
 from apps.core.models import Invoice
 from apps.integrations.models import IntegrationConnection
 from apps.payments.conf import idempotency_key
+from apps.payments.errors import PaymentLinkUnavailable
 from apps.payments.models import IntentStatus, PaymentLink, StripePaymentIntent
 from apps.payments.models.intents import TERMINAL_INTENT_STATUSES
 from apps.payments.services.common import (
@@ -35,17 +36,25 @@ def _metadata(invoice: Invoice) -> dict[str, str]:
 def payment_link_get_or_create(*, invoice: Invoice) -> PaymentLink:
     """The invoice's current pay link; a changed balance retires the old link for a new one.
 
-    Comms puts `link.url` in invoice texts, emails and overdue reminders.
+    Comms puts `link.url` (a Stripe Payment Link, which does not expire) in invoice texts, emails
+    and overdue reminders. Raises PaymentLinkUnavailable (a DomainError) when the business has no
+    usable Stripe connection or the invoice has nothing to pay; Stripe being unreachable or
+    refusing raises the integrations' ProviderError subclasses instead.
     """
     locked = Invoice.objects.select_for_update().select_related("business").get(pk=invoice.pk)
     if locked.status not in PAYABLE_INVOICE_STATUSES or locked.balance_due <= 0:
-        raise DomainError(f"Invoice {locked.number} has nothing to pay.")
+        raise PaymentLinkUnavailable(
+            f"Invoice {locked.number} has nothing to pay.", code="nothing_to_pay"
+        )
+    try:
+        connection = stripe_connection_for(locked.business)
+    except DomainError as exc:
+        raise PaymentLinkUnavailable(exc.message, code="payments_not_configured") from exc
     current = PaymentLink.objects.filter(
         invoice=locked, active=True, stripe_id__isnull=False
     ).first()
     if current is not None and current.amount == locked.balance_due:
         return current
-    connection = stripe_connection_for(locked.business)
     provider = stripe_provider(connection)
     for stale in PaymentLink.objects.filter(invoice=locked, active=True):
         payment_link_deactivate(link=stale)

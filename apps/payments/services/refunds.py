@@ -6,16 +6,18 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 
-from apps.core import events
 from apps.core.errors import DomainError
+from apps.core.models import Refund as CoreRefund
 from apps.core.models import User
+from apps.core.services.billing import payment_refund_record
 from apps.integrations.errors import RejectedError
 from apps.integrations.models import IntegrationConnection
 from apps.payments.conf import idempotency_key
-from apps.payments.events import PaymentRefunded
 from apps.payments.models import Dispute, IntentStatus, PaymentAlert, Refund, StripePaymentIntent
+from apps.payments.models.intents import ZERO
 from apps.payments.money import to_minor
 from apps.payments.services.alerts import payment_alert_raise
 from apps.payments.services.common import stripe_provider
@@ -24,18 +26,55 @@ from apps.payments.stripe_objects import RemoteCharge, RemoteDispute, RemoteRefu
 DISPUTE_CLOSED = ("won", "lost", "warning_closed", "prevented")
 
 
-def _publish_refunded(refund: Refund) -> None:
-    intent = refund.payment_intent
-    events.publish_on_commit(
-        PaymentRefunded(
-            business_id=refund.business_id,
-            refund_id=refund.pk,
-            payment_id=intent.payment_id,
-            invoice_id=intent.invoice_id,
-            amount=refund.amount,
-            currency=refund.currency,
-            occurred_at=timezone.now(),
+def invoice_refund_record(
+    *, intent: StripePaymentIntent, amount: Decimal, reference: str, reason: str, by=None
+) -> CoreRefund | None:
+    """Lower the invoice's paid amount through core once money has really gone back.
+
+    Core's payment_refund_record publishes RefundRecorded (accounting subscribes) and reopens a
+    paid invoice; its `reference` (the Stripe refund id, or the dispute id) makes a replayed
+    webhook a no-op. Money kept as `unapplied_amount` (paid over the balance) is returned first:
+    only what exceeds it was ever applied to the invoice. None when nothing is left to lower.
+    """
+    payment = intent.payment
+    if payment is None or not reference:
+        return None
+    existing = payment.refunds.filter(reference=reference).first()
+    if existing is not None:
+        return existing
+    returned = sum(
+        (r.amount for r in intent.refunds.all() if r.status == Refund.Status.SUCCEEDED), ZERO
+    )
+    lost = sum((d.amount for d in intent.disputes.all() if d.status == "lost"), ZERO)
+    from_payment = min(max(returned + lost - intent.unapplied_amount, ZERO), payment.amount)
+    recorded = payment.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
+    amount = min(Decimal(amount), from_payment - recorded)
+    if amount <= 0:
+        return None
+    return payment_refund_record(
+        payment=payment, amount=amount, reference=reference, reason=reason, by=by
+    )
+
+
+def invoice_refunds_catch_up(*, intent: StripePaymentIntent) -> None:
+    """Record on the invoice what came back before the payment itself was recorded (webhooks
+    arrive in any order: a charge.refunded can precede its payment_intent.succeeded)."""
+    for refund in intent.refunds.filter(status=Refund.Status.SUCCEEDED).order_by("pk"):
+        _refund_succeeded(refund)
+    for dispute in intent.disputes.filter(status="lost").order_by("pk"):
+        invoice_refund_record(
+            intent=intent, amount=dispute.amount, reference=dispute.stripe_id, reason="dispute lost"
         )
+
+
+def _refund_succeeded(refund: Refund) -> None:
+    intent = StripePaymentIntent.objects.select_related("payment").get(pk=refund.payment_intent_id)
+    invoice_refund_record(
+        intent=intent,
+        amount=refund.amount,
+        reference=refund.stripe_id or "",
+        reason=refund.get_reason_display() + (f": {refund.note}" if refund.note else ""),
+        by=refund.requested_by,
     )
 
 
@@ -81,7 +120,8 @@ def refund_create(
             )
             refund.failure_reason = remote.failure_reason
             refund.save(update_fields=["stripe_id", "status", "failure_reason", "updated_at"])
-        _publish_refunded(refund)
+        if refund.status == Refund.Status.SUCCEEDED:
+            _refund_succeeded(refund)
     return refund
 
 
@@ -139,11 +179,12 @@ def refund_apply_remote(*, intent: StripePaymentIntent, remote: RemoteRefund) ->
             note="Refunded in Stripe.",
             status=status,
         )
-        _publish_refunded(refund)
     elif refund.status != status or refund.stripe_id != remote.id:
         refund.stripe_id, refund.status = remote.id, status
         refund.failure_reason = remote.failure_reason
         refund.save(update_fields=["stripe_id", "status", "failure_reason", "updated_at"])
+    if status == Refund.Status.SUCCEEDED:
+        _refund_succeeded(refund)  # idempotent on the refund id, so a redelivery is a no-op
     if status == Refund.Status.FAILED:
         payment_alert_raise(
             business_id=intent.business_id,
@@ -180,6 +221,12 @@ def dispute_apply(
         intent = StripePaymentIntent.objects.filter(
             connection=connection, charge_id=remote.charge
         ).first()
+    if intent is not None:  # serialises with refunds of the same payment
+        intent = (
+            StripePaymentIntent.objects.select_for_update(of=("self",))
+            .select_related("payment")
+            .get(pk=intent.pk)
+        )
     dispute, created = Dispute.objects.select_for_update().get_or_create(
         stripe_id=remote.id,
         defaults={
@@ -229,5 +276,10 @@ def dispute_apply(
             invoice=dispute.invoice,
             message=f"The dispute on {invoice_label} closed: {dispute.status}.",
             dedupe_key=f"dispute-closed:{remote.id}",
+        )
+    if dispute.status == "lost" and intent is not None:
+        # The card network took the money back: to the invoice it is a refund.
+        invoice_refund_record(
+            intent=intent, amount=dispute.amount, reference=dispute.stripe_id, reason="dispute lost"
         )
     return dispute

@@ -15,6 +15,9 @@ class Command(BaseCommand):
         parser.add_argument("--concurrency", type=int, default=8, help="Client connections")
         parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
         parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker")
+        parser.add_argument(
+            "--worker-class", default="gthread", choices=["gthread", "sync"], help="gunicorn's"
+        )
         parser.add_argument("--seed", type=int, default=5)
         parser.add_argument("--json", action="store_true", help="Print one JSON object")
 
@@ -36,6 +39,7 @@ class Command(BaseCommand):
                 workers=options["workers"],
                 threads=options["threads"],
                 seed_value=options["seed"],
+                worker_class=options["worker_class"],
                 log=log,
             )
         except RuntimeError as exc:
