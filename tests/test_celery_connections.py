@@ -1,0 +1,22 @@
+"""Workers reuse database connections between tasks but still drop broken ones."""
+
+from django.db import connection
+
+from thorbis.celery import app, drop_stale_connections
+
+
+def test_workers_reuse_connections_between_tasks():
+    assert app.conf.get("CELERY_DB_REUSE_MAX", 0) > 0
+
+
+def test_an_unusable_connection_is_dropped_before_the_next_task(transactional_db):
+    connection.ensure_connection()
+    connection.errors_occurred = True  # what Django marks after a failed query
+    connection.close_at = None
+    original = connection.is_usable
+    connection.is_usable = lambda: False
+    try:
+        drop_stale_connections()
+        assert connection.connection is None
+    finally:
+        connection.is_usable = original
