@@ -20,3 +20,17 @@ def test_an_unusable_connection_is_dropped_before_the_next_task(transactional_db
         assert connection.connection is None
     finally:
         connection.is_usable = original
+
+
+def test_an_eager_task_keeps_its_callers_connection(transactional_db):
+    from django.db import transaction
+
+    class EagerTask:
+        class request:
+            is_eager = True
+
+    with transaction.atomic():
+        connection.ensure_connection()
+        drop_stale_connections(task=EagerTask)
+        assert connection.connection is not None
+        assert connection.in_atomic_block
