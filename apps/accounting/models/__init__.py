@@ -1,5 +1,5 @@
 from .oauth import AccountingConnection, OAuthState
-from .sync import AccountingWrite, OverwriteAudit, SyncCursor
+from .sync import AccountingWrite, OverwriteAudit, SyncCursor, WriteStep
 
 __all__ = [
     "AccountingConnection",
@@ -7,4 +7,5 @@ __all__ = [
     "OAuthState",
     "OverwriteAudit",
     "SyncCursor",
+    "WriteStep",
 ]

@@ -109,6 +109,34 @@ class AccountingWrite(BusinessOwned):
         return f"{self.action} {self.entity} {self.label or self.object_id} ({self.status})"
 
 
+class WriteStep(BusinessOwned):
+    """A finished first step of a two-request write (Xero: the credit note or invoice before its
+    payment), keyed by our record and the step rather than by revision: any retry of the write
+    (automatic, a person's, after a crash) finds it and sends only what is still owed."""
+
+    connection = models.ForeignKey(
+        IntegrationConnection, on_delete=models.CASCADE, related_name="accounting_write_steps"
+    )
+    entity = models.CharField(max_length=10, choices=AccountingWrite.Entity.choices)
+    object_id = models.CharField(max_length=64)
+    step = models.CharField(max_length=30, help_text="e.g. credit_note, invoice")
+    remote_id = models.CharField(max_length=100)
+    idempotency_key = models.CharField(max_length=64, help_text="The key the step was sent under.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["connection", "entity", "object_id", "step"],
+                name="accounting_write_step_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.object_id} {self.step} -> {self.remote_id}"
+
+
 class OverwriteAudit(BusinessOwned):
     """A value that lost under "last modified wins": what it was, what replaced it, and why."""
 

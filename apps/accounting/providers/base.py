@@ -285,6 +285,23 @@ class BatchEntry:
     draft: InvoiceDraft
 
 
+class Steps:
+    """Finished steps of a write made of several requests (Xero: a credit note, then its payment).
+
+    This in-memory one lasts one call; services.steps.WriteSteps keeps them in the database, so a
+    retry of the write sends only the steps still owed.
+    """
+
+    def __init__(self):
+        self._done: dict[str, str] = {}
+
+    def get(self, step: str) -> str | None:
+        return self._done.get(step)
+
+    def record(self, step: str, *, remote_id: str, key: str) -> None:
+        self._done[step] = remote_id
+
+
 # --- the provider ------------------------------------------------------------------------------
 class AccountingProvider(Provider, abc.ABC):
     """A vendor's books. Every method is one (or, for pages, a few) counted vendor calls."""
@@ -471,12 +488,14 @@ class AccountingProvider(Provider, abc.ABC):
     def invoice_void(self, *, remote_id: str, version: str, key: str) -> RemoteInvoice:
         raise NotImplementedError
 
-    def refund_create(self, *, draft: RefundDraft, key: str) -> str:
-        """Record the refund; returns the vendor's id of the refund document."""
+    def refund_create(self, *, draft: RefundDraft, key: str, steps: Steps | None = None) -> str:
+        """Record the refund; returns the vendor's id of the refund document. A vendor that
+        needs several requests records each finished one in `steps` and skips those found there."""
         raise NotImplementedError
 
-    def sale_create(self, *, draft: SaleDraft, key: str) -> str:
-        """Record revenue received at once; returns the vendor's id of the document."""
+    def sale_create(self, *, draft: SaleDraft, key: str, steps: Steps | None = None) -> str:
+        """Record revenue received at once; returns the vendor's id of the document (`steps`: as
+        for refund_create)."""
         raise NotImplementedError
 
     # --- the framework's entry point -----------------------------------------------------------------

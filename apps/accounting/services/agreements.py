@@ -5,7 +5,8 @@ received at once: a QuickBooks SalesReceipt, or in Xero an approved invoice paid
 line is the plan's item ("<plan> maintenance agreement"), whose income account is the revenue
 mapping "Maintenance agreement revenue" (or an income account of that name, else "default"), and
 the money goes to the card deposit account (Stripe pays by card), else Undeposited Funds. Keyed on
-the period, so a replayed Stripe webhook or a re-sent request never records it twice.
+the period, so a replayed Stripe webhook or a re-sent request never records it twice. In Xero the
+invoice's id is kept (services.steps) as soon as Xero answers, so any retry sends only the payment.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from apps.accounting.services.payments import deposit_account_for
 from apps.accounting.services.refs import ref_by_remote, ref_get, ref_set
 from apps.accounting.services.run import Run
 from apps.accounting.services.single import write_send, writes_owed
+from apps.accounting.services.steps import WriteSteps
 from apps.core.models import PaymentMethod
 from apps.integrations.errors import RejectedError
 from apps.integrations.models import SyncLog
@@ -105,7 +107,7 @@ def agreement_payments_flush(run: Run) -> None:
             outbox.write_cancelled(write, message="The agreement period no longer exists here.")
             continue
 
-        def send(key: str, period=period) -> str:
+        def send(key: str, period=period, write=write) -> str:
             agreement, tz = period.agreement, period.business.timezone
             item_id, account = plan_item(run, agreement.plan)
             paid_at = period.paid_at or period.updated_at
@@ -126,7 +128,7 @@ def agreement_payments_flush(run: Run) -> None:
                 memo=f"Maintenance agreement: {_label(period)} (Stripe {period.stripe_invoice_id})",
                 currency=period.currency.upper(),
             )
-            return run.provider.sale_create(draft=draft, key=key)
+            return run.provider.sale_create(draft=draft, key=key, steps=WriteSteps(write))
 
         write_send(
             run,

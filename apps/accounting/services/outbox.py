@@ -238,7 +238,8 @@ def write_cancelled(write: AccountingWrite, *, message: str) -> None:
 def writes_reopen_retried(*, connection: IntegrationConnection, entity: str) -> int:
     """Failed writes a person chose to retry (admin "retry" on the error) get a new revision.
 
-    A failed write was refused outright, so nothing exists at the vendor and a new key is safe.
+    A failed write was refused outright, so nothing exists at the vendor and a new key is safe
+    (for a two-request write, the first document if created is kept in services.steps and reused).
     """
     reopened = 0
     failed = W.objects.filter(connection=connection, entity=entity, status=W.Status.FAILED)

@@ -8,7 +8,8 @@ account and the money out of the account named "Refund from" (DepositToAccountRe
 account mapped for the refunded payment's method (deposit mapping), else Undeposited Funds.
 
 Xero: a credit note (ACCRECCREDIT) refunded with a payment against the credit note from the same
-bank account: Xero's documented way to record a cash refund.
+bank account: Xero's documented way to record a cash refund. Two requests: the credit note's id is
+kept (services.steps) as soon as Xero answers, so any retry sends only the payment.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from apps.accounting.services.payments import deposit_account_for
 from apps.accounting.services.refs import ref_get
 from apps.accounting.services.run import Run
 from apps.accounting.services.single import write_send, writes_owed
+from apps.accounting.services.steps import WriteSteps
 from apps.accounting.services.subcustomers import billing_customer_ref
 from apps.core.models import Invoice, Refund
 from apps.integrations.errors import RejectedError
@@ -95,7 +97,9 @@ def refunds_flush(run: Run) -> None:
             run.note(f"Some refunds wait for their invoice to reach {run.vendor}.")
             continue
 
-        def send(key: str, refund=refund, invoice=invoice, invoice_ref=invoice_ref) -> str:
+        def send(
+            key: str, refund=refund, invoice=invoice, invoice_ref=invoice_ref, write=write
+        ) -> str:
             tz = refund.business.timezone
             draft = RefundDraft(
                 customer_remote_id=billing_customer_ref(run, invoice).remote_id,
@@ -110,7 +114,7 @@ def refunds_flush(run: Run) -> None:
                 reason=refund.reason,
                 currency=refund.currency,
             )
-            return run.provider.refund_create(draft=draft, key=key)
+            return run.provider.refund_create(draft=draft, key=key, steps=WriteSteps(write))
 
         write_send(
             run,

@@ -3,6 +3,7 @@
 The row is claimed under its own key (committed) before the request leaves; a refusal fails only
 that record, in words; a timeout or an outage leaves it in doubt, re-sent under the same key once
 its lease runs out, so the vendor replays its first answer instead of recording the money twice.
+A write of two requests (Xero) keeps its first document in services.steps, so retries resume.
 """
 
 from __future__ import annotations

@@ -45,6 +45,7 @@ from apps.accounting.providers.base import (
     RemoteItem,
     RemotePayment,
     SaleDraft,
+    Steps,
     TokenSet,
 )
 from apps.accounting.providers.quickbooks import payloads
@@ -492,7 +493,8 @@ class QuickBooksProvider(AccountingProvider):
         )
         return payloads.invoice(answer["Invoice"])
 
-    def refund_create(self, *, draft: RefundDraft, key: str) -> str:
+    # One document each (RefundReceipt, SalesReceipt): a single request, so no steps to keep.
+    def refund_create(self, *, draft: RefundDraft, key: str, steps: Steps | None = None) -> str:
         body = payloads.refund_receipt_body(draft, self._payment_method_id(draft.method))
         body.update(self._currency(draft.currency, f"The refund of {draft.amount}"))
         answer = self._call(
@@ -501,7 +503,7 @@ class QuickBooksProvider(AccountingProvider):
         )
         return str(answer["RefundReceipt"]["Id"])
 
-    def sale_create(self, *, draft: SaleDraft, key: str) -> str:
+    def sale_create(self, *, draft: SaleDraft, key: str, steps: Steps | None = None) -> str:
         body = payloads.sales_receipt_body(draft, self._payment_method_id(draft.method))
         body.update(self._currency(draft.currency, f"The receipt of {draft.amount}"))
         answer = self._call(

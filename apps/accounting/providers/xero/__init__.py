@@ -8,7 +8,9 @@ SDK quirks handled here:
 - Accounts are referenced by Code, items by Code (at most 30 characters), contacts by ContactID.
 - Multi-record writes use summarize_errors=SUMMARIZE_OFF, so one bad invoice comes back with its own
   validation errors instead of failing the other 49; unitdp=4 keeps four-decimal unit prices.
-- Idempotency-Key goes on every write (at most 128 characters; ours are 36).
+- Idempotency-Key goes on every write (at most 128 characters; ours are 36). Refunds and agreement
+  receipts are two requests (a document, then its payment); the document's id is kept in `steps`
+  so a retry sends only the payment (see _two_steps).
 - Changes are read with If-Modified-Since, 100 per page, until a short page.
 - Booleans in query strings are sent as "true"/"false" (the SDK would send "True"), and enum
   fields take the SDK's enums; urllib3's hidden retries are turned off (see _api_client).
@@ -50,6 +52,7 @@ from apps.accounting.providers.base import (
     RemoteItem,
     RemotePayment,
     SaleDraft,
+    Steps,
     TokenSet,
 )
 from apps.accounting.providers.xero import mapping
@@ -474,70 +477,90 @@ class XeroProvider(AccountingProvider):
         )
         mapping.only(answer.payments)
 
-    def refund_create(self, *, draft: RefundDraft, key: str) -> str:
+    def _two_steps(self, *, steps: Steps | None, step: str, noun: str, key: str, create, pay):
+        """A document, then a payment against it, resumable: the document's id is recorded in
+        `steps` as soon as Xero answers, so a retry (automatic, a person's, after a crash) finds
+        it and sends only the payment. A document whose answer was lost is not recorded, so the
+        retry re-sends it under the same key and Xero replays its first answer."""
+        steps = Steps() if steps is None else steps
+        document_id = steps.get(step)
+        if document_id is None:
+            document_id = create(key)
+            steps.record(step, remote_id=document_id, key=key)
+        try:
+            # The payment's key follows the write's: a re-send of this write replays it, while a
+            # person's retry (a new revision, after a refusal) sends a fresh payment request.
+            pay(document_id, _second_key(key))
+        except RejectedError as exc:
+            raise RejectedError(
+                f"the {noun} was created in Xero but its payment was refused ({exc}). Once the "
+                f"cause is fixed, retry: the retry pays this {noun} and creates no second one.",
+                vendor_code=exc.vendor_code,
+            ) from exc
+        return document_id
+
+    def refund_create(self, *, draft: RefundDraft, key: str, steps: Steps | None = None) -> str:
         """Xero's documented refund: a credit note (ACCRECCREDIT), then a payment against the
         credit note from the bank account the money leaves."""
-        note = mapping.credit_note_model(draft)
-        answer = self._call(
-            "PUT credit note",
-            lambda api, t: api.create_credit_notes(
-                t,
-                xm.CreditNotes(credit_notes=[note]),
-                summarize_errors=SUMMARIZE_OFF,
-                unitdp=UNITDP,
-                idempotency_key=key,
-                _request_timeout=self._timeout(),
-            ),
-        )
-        credit_note_id = str(mapping.only(answer.credit_notes).credit_note_id)
-        payment = xm.Payment(
-            credit_note=xm.CreditNote(credit_note_id=credit_note_id),
-            account=xm.Account(code=draft.from_account_id),
-            date=draft.refunded_on,
-            amount=draft.amount,
-            reference=draft.reference or None,
-        )
-        try:
-            self._pay("PUT payment (refund)", payment, _second_key(key))
-        except RejectedError as exc:
-            raise RejectedError(
-                f"the credit note was created in Xero but its refund payment was refused ({exc}). "
-                "Record the refund against the credit note in Xero, then dismiss this error "
-                "(a retry would create a second credit note).",
-                vendor_code=exc.vendor_code,
-            ) from exc
-        return credit_note_id
 
-    def sale_create(self, *, draft: SaleDraft, key: str) -> str:
+        def create(key: str) -> str:
+            answer = self._call(
+                "PUT credit note",
+                lambda api, t: api.create_credit_notes(
+                    t,
+                    xm.CreditNotes(credit_notes=[mapping.credit_note_model(draft)]),
+                    summarize_errors=SUMMARIZE_OFF,
+                    unitdp=UNITDP,
+                    idempotency_key=key,
+                    _request_timeout=self._timeout(),
+                ),
+            )
+            return str(mapping.only(answer.credit_notes).credit_note_id)
+
+        def pay(credit_note_id: str, key: str) -> None:
+            payment = xm.Payment(
+                credit_note=xm.CreditNote(credit_note_id=credit_note_id),
+                account=xm.Account(code=draft.from_account_id),
+                date=draft.refunded_on,
+                amount=draft.amount,
+                reference=draft.reference or None,
+            )
+            self._pay("PUT payment (refund)", payment, key)
+
+        return self._two_steps(
+            steps=steps, step="credit_note", noun="credit note", key=key, create=create, pay=pay
+        )
+
+    def sale_create(self, *, draft: SaleDraft, key: str, steps: Steps | None = None) -> str:
         """Xero has no sales receipt for customers: an approved invoice paid in full at once."""
-        answer = self._call(
-            "PUT invoice (sale)",
-            lambda api, t: api.create_invoices(
-                t,
-                xm.Invoices(invoices=[mapping.sale_invoice_model(draft)]),
-                summarize_errors=SUMMARIZE_OFF,
-                unitdp=UNITDP,
-                idempotency_key=key,
-                _request_timeout=self._timeout(),
-            ),
+
+        def create(key: str) -> str:
+            answer = self._call(
+                "PUT invoice (sale)",
+                lambda api, t: api.create_invoices(
+                    t,
+                    xm.Invoices(invoices=[mapping.sale_invoice_model(draft)]),
+                    summarize_errors=SUMMARIZE_OFF,
+                    unitdp=UNITDP,
+                    idempotency_key=key,
+                    _request_timeout=self._timeout(),
+                ),
+            )
+            return str(mapping.only(answer.invoices).invoice_id)
+
+        def pay(invoice_id: str, key: str) -> None:
+            payment = xm.Payment(
+                invoice=xm.Invoice(invoice_id=invoice_id),
+                account=xm.Account(code=draft.deposit_account_id),
+                date=draft.received_on,
+                amount=draft.amount,
+                reference=draft.reference or None,
+            )
+            self._pay("PUT payment (sale)", payment, key)
+
+        return self._two_steps(
+            steps=steps, step="invoice", noun="invoice", key=key, create=create, pay=pay
         )
-        invoice_id = str(mapping.only(answer.invoices).invoice_id)
-        payment = xm.Payment(
-            invoice=xm.Invoice(invoice_id=invoice_id),
-            account=xm.Account(code=draft.deposit_account_id),
-            date=draft.received_on,
-            amount=draft.amount,
-            reference=draft.reference or None,
-        )
-        try:
-            self._pay("PUT payment (sale)", payment, _second_key(key))
-        except RejectedError as exc:
-            raise RejectedError(
-                f"the invoice was created in Xero but its payment was refused ({exc}). Record the "
-                "payment in Xero, then dismiss this error (a retry would create a second invoice).",
-                vendor_code=exc.vendor_code,
-            ) from exc
-        return invoice_id
 
 
 def _second_key(key: str) -> str:
