@@ -14,6 +14,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("apps.core.api.urls")),
     path("", include("apps.monitoring.urls")),
+    path("track/", include("apps.routing.tracking.urls")),
     path("webhooks/", include("apps.accounting.webhooks_urls")),
     path("webhooks/", include("apps.payments.webhooks.urls")),
     path("webhooks/", include("apps.comms.webhooks_urls")),

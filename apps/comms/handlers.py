@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from apps.core import events
+from apps.routing.events import RoutePlanApplied, TechnicianEtasUpdated
 
 
 @events.subscribe(events.WorkOrderCreated)
@@ -31,3 +32,33 @@ def on_assigned(event: events.WorkOrderAssigned) -> None:
         technician_dispatch_plan_task.delay(
             event.work_order_id, event.technician_id, event.occurred_at.isoformat()
         )
+
+
+@events.subscribe(events.WorkOrderWindowChanged)
+def on_window_changed(event: events.WorkOrderWindowChanged) -> None:
+    from apps.comms.tasks import work_order_window_changed_plan_task
+
+    work_order_window_changed_plan_task.delay(event.work_order_id, event.occurred_at.isoformat())
+
+
+@events.subscribe(events.WorkOrderLocationChanged)
+def on_location_changed(event: events.WorkOrderLocationChanged) -> None:
+    from apps.comms.tasks import work_order_location_changed_plan_task
+
+    work_order_location_changed_plan_task.delay(event.work_order_id, event.occurred_at.isoformat())
+
+
+@events.subscribe(RoutePlanApplied)
+def on_route_plan_applied(event: RoutePlanApplied) -> None:
+    from apps.comms.tasks import route_plan_applied_plan_task
+
+    route_plan_applied_plan_task.delay(
+        event.plan_id, list(event.technician_ids), list(event.work_order_ids)
+    )
+
+
+@events.subscribe(TechnicianEtasUpdated)
+def on_etas_updated(event: TechnicianEtasUpdated) -> None:
+    from apps.comms.tasks import technician_etas_plan_task
+
+    technician_etas_plan_task.delay(event.plan_id, event.technician_id, list(event.work_order_ids))

@@ -6,6 +6,7 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 
 from django.utils import timezone
 
@@ -47,6 +48,18 @@ DEFAULTS: dict[str, dict[str, str]] = {
     K.TECHNICIAN_DISPATCH: {
         "sms_body": "New job {work_order_number}: {summary} at {address}, {date} {window}. "
         "{job_link}",
+    },
+    # The three below are planned by comms' routing wiring (apps/comms/services/triggers.py).
+    K.TECHNICIAN_ROUTE: {
+        "sms_body": "Route update for {date}: {route}",
+    },
+    K.VISIT_UPDATED: {
+        "sms_body": "{business_name}: update on your visit. {technician_name} will arrive "
+        "{date}, {window}. Reply STOP to opt out.",
+    },
+    K.RUNNING_LATE: {
+        "sms_body": "{business_name}: sorry, {technician_name} is running late for your "
+        "{window} visit. New ETA about {eta}.",
     },
 }
 
@@ -105,11 +118,19 @@ def _money(amount, currency: str) -> str:
 
 
 def context_for(
-    *, work_order=None, invoice=None, eta_minutes: int | None = None, with_invoice: bool = True
+    *,
+    work_order=None,
+    invoice=None,
+    eta_minutes: int | None = None,
+    with_invoice: bool = True,
+    cfg: CommsSettings | None = None,
 ) -> dict[str, str]:
-    """Every available variable we can fill; the template picks the ones it declared."""
+    """Every available variable we can fill; the template picks the ones it declared.
+
+    A batch passes the business's settings (`cfg`) so they are read once, not per message.
+    """
     business = (work_order or invoice).business
-    cfg = CommsSettings.for_business(business)
+    cfg = cfg or CommsSettings.for_business(business)
     values: dict[str, str] = {
         "business_name": business.name,
         "business_phone": str(business.main_phone or ""),
@@ -131,9 +152,13 @@ def context_for(
             values["window"] = s.strftime("%-I:%M %p")
             if end:
                 values["window"] += "-" + timezone.localtime(end, tz).strftime("%-I:%M %p")
-        values["tracking_link"] = cfg.tracking_url.format(work_order_number=work_order.number)
+        from apps.routing.tracking import tracking_link  # our signed page unless one is configured
+
+        values["tracking_link"] = tracking_link(work_order=work_order, url_format=cfg.tracking_url)
         values["survey_link"] = cfg.survey_url.format(work_order_number=work_order.number)
         values["job_link"] = cfg.job_url.format(work_order_number=work_order.number)
+        # The technician's stops from routing: a few queries, so only run if a template uses it.
+        values["route"] = hooks.LazyText(partial(hooks.route_summary, work_order))
         if with_invoice and invoice is None:
             invoice = work_order.invoices.order_by("-pk").first()
         if with_invoice and invoice is None:
@@ -149,6 +174,7 @@ def context_for(
             "invoice_total": _money(invoice.total, invoice.currency),
             "amount_due": _money(invoice.total - invoice.amount_paid, invoice.currency),
             "due_date": invoice.due_date.strftime("%b %-d") if invoice.due_date else "",
-            "payment_link": hooks.payment_link(invoice),
+            # Lazy: making a Stripe link is a vendor call, wasted on texts that do not show it.
+            "payment_link": hooks.LazyText(partial(hooks.payment_link, invoice)),
         }
     return values

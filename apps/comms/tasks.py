@@ -5,9 +5,10 @@ from celery import shared_task
 
 @shared_task(acks_late=True)
 def scheduled_message_send_task(scheduled_message_id: int) -> None:
-    from apps.comms.services.sending import scheduled_message_send
+    """Sends this message; a pooled customer text also takes a batch of its hand-over with it."""
+    from apps.comms.services.batch import hand_over_send
 
-    scheduled_message_send(scheduled_message_id=scheduled_message_id)
+    hand_over_send(scheduled_message_id=scheduled_message_id)
 
 
 @shared_task(acks_late=True)
@@ -49,3 +50,37 @@ def payment_reminders_plan_task() -> int:
     from apps.comms.services.triggers import payment_reminders_plan
 
     return payment_reminders_plan()
+
+
+@shared_task(acks_late=True)
+def work_order_window_changed_plan_task(work_order_id: int, occurred_at: str) -> None:
+    from apps.comms.services.triggers import work_order_window_changed_plan
+
+    work_order_window_changed_plan(work_order_id=work_order_id, occurred_at=occurred_at)
+
+
+@shared_task(acks_late=True)
+def route_plan_applied_plan_task(
+    plan_id: int, technician_ids: list[int], work_order_ids: list[int]
+) -> None:
+    from apps.comms.services.triggers import route_plan_applied_plan
+
+    route_plan_applied_plan(
+        plan_id=plan_id, technician_ids=technician_ids, work_order_ids=work_order_ids
+    )
+
+
+@shared_task(acks_late=True)
+def technician_etas_plan_task(plan_id: int, technician_id: int, work_order_ids: list[int]) -> None:
+    from apps.comms.services.triggers import technician_etas_plan
+
+    technician_etas_plan(
+        plan_id=plan_id, technician_id=technician_id, work_order_ids=work_order_ids
+    )
+
+
+@shared_task(acks_late=True)
+def work_order_location_changed_plan_task(work_order_id: int, occurred_at: str) -> None:
+    from apps.comms.services.triggers import work_order_location_changed_plan
+
+    work_order_location_changed_plan(work_order_id=work_order_id, occurred_at=occurred_at)

@@ -80,6 +80,18 @@ class WorkOrderWindowChanged:
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
+class WorkOrderLocationChanged:
+    """The job moved to another service location. Published only on a real change."""
+
+    business_id: int
+    work_order_id: int
+    location_id: int
+    previous_location_id: int
+    changed_by_id: int | None
+    occurred_at: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class RefundRecorded:
     """Money went back to the customer (Stripe, cash, check); the invoice's paid amount fell."""
 

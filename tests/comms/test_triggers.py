@@ -64,10 +64,13 @@ def test_moved_window_replans_the_confirmation(location, main_sender, twilio, cl
     wo = run_on_commit(_wo, location, start=start)
     run_on_commit(wos.work_order_transition, work_order=wo, to_status="scheduled", by=None)
     later = start + dt.timedelta(days=2)
-    wos.work_order_window_set(
-        work_order=wo, arrival_window_start=later, arrival_window_end=later + dt.timedelta(hours=2)
+    # Core's WorkOrderWindowChanged re-plans it at once (no dispatcher poll any more).
+    run_on_commit(
+        wos.work_order_window_set,
+        work_order=wo,
+        arrival_window_start=later,
+        arrival_window_end=later + dt.timedelta(hours=2),
     )
-    run_on_commit(due_messages_dispatch)
     rows = ScheduledMessage.objects.filter(kind="appointment_confirmation", channel="sms")
     assert sorted(rows.values_list("status", flat=True)) == ["cancelled", "pending"]
     assert rows.get(status="pending").due_at == later - dt.timedelta(hours=24)

@@ -32,7 +32,7 @@ def _percentile(values: list[float], pct: float) -> float:
     return ordered[index]
 
 
-def world(twilio_url: str) -> dict:
+def world(twilio_url: str, *, emergency_mps: int = 10) -> dict:
     business = m.Business.objects.create(
         name="Bench HVAC",
         slug="bench-hvac",
@@ -56,7 +56,7 @@ def world(twilio_url: str) -> dict:
         role="emergency",
         phone="+13035550199",
         connection=connection,
-        messages_per_second=Decimal(10),
+        messages_per_second=Decimal(emergency_mps),
     )
     user = m.User.objects.create(
         username="bench-tech",
@@ -122,6 +122,7 @@ def fanout(
     senders: int,
     mps: int,
     opted_out_every: int = 50,
+    meter=None,
 ) -> dict:
     business, connection = w["business"], w["connection"]
     SenderNumber.objects.bulk_create(
@@ -180,6 +181,8 @@ def fanout(
     before = len(twilio.messages())
     from apps.comms.tasks import scheduled_message_send_task
 
+    if meter is not None:
+        meter.start()
     handed = due_messages_dispatch(limit=count)
     due_messages_dispatch(limit=count)  # a second beat tick finds nothing new to hand over
     # Broker redelivery (a worker lost mid-task): every 10th task arrives twice.
@@ -194,8 +197,15 @@ def fanout(
         now_seen = len(twilio.messages()) - before
         if now_seen != seen:
             seen, last_progress = now_seen, time.monotonic()
+    cpu = meter.stop() if meter is not None else {}
     time.sleep(2)  # let any duplicate arrive before counting
     sends = [r for r in twilio.messages()[before:] if r["form"].get("To", "").startswith("+1970")]
+    by_sender: dict[str, list[float]] = {}
+    for r in sends:
+        by_sender.setdefault(r["form"].get("From", ""), []).append(r["at"])
+    # Each number's own rate over the whole run: an idle number shows as a low figure here.
+    overall = (max(r["at"] for r in sends) - min(r["at"] for r in sends)) if sends else 0
+    number_mps = [len(t) / overall for t in by_sender.values()] if overall else [0.0]
     per_number = Counter(r["form"]["To"] for r in sends)
     times = sorted(r["at"] for r in sends)
     ceiling = senders * mps
@@ -209,6 +219,10 @@ def fanout(
         "fanout_ratio": round(len(sends) / span / ceiling, 3) if span else 0.0,
         "duplicates": sum(c - 1 for c in per_number.values() if c > 1),
         "sent_to_opted_out": sum(1 for p in per_number if p in opted_out),
+        "numbers_used": len(by_sender),
+        "number_mps_min": round(min(number_mps), 2),
+        "number_mps_max": round(max(number_mps), 2),
+        "cpu_ms_per_send": {k: round(v * 1000 / max(1, len(sends)), 2) for k, v in cpu.items()},
     }
 
 

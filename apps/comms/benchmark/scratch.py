@@ -55,7 +55,14 @@ class CeleryWorker:
     """`celery worker -Q urgent` in a subprocess on the scratch database and the Redis broker."""
 
     def __init__(
-        self, *, database_url: str, broker_url: str, concurrency: int, public_url: str, pool: str
+        self,
+        *,
+        database_url: str,
+        broker_url: str,
+        concurrency: int,
+        public_url: str,
+        pool: str,
+        log_level: str = "WARNING",
     ):
         env = {
             **os.environ,
@@ -68,7 +75,7 @@ class CeleryWorker:
             "REDIS_URL": broker_url,  # one shared per-number rate limiter across worker threads
             "CELERY_TASK_ALWAYS_EAGER": "false",
             "PUBLIC_BASE_URL": public_url,
-            "LOG_LEVEL": "WARNING",
+            "LOG_LEVEL": log_level,
         }
         # Kept open for the worker's lifetime and left on disk for a failed run's post-mortem.
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
@@ -88,7 +95,7 @@ class CeleryWorker:
             "-c",
             str(concurrency),
             "-l",
-            "WARNING",
+            log_level,
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",

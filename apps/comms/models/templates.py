@@ -18,6 +18,10 @@ class TemplateKind(models.TextChoices):
     EMERGENCY_RESPONSE = "emergency_response", "Emergency response"
     PAYMENT_REMINDER = "payment_reminder", "Payment reminder"
     TECHNICIAN_DISPATCH = "technician_dispatch", "Technician dispatch"
+    # Sent when a route plan is applied (routing's RoutePlanApplied) or its ETAs slip.
+    TECHNICIAN_ROUTE = "technician_route", "Technician route update"
+    VISIT_UPDATED = "visit_updated", "Visit updated (window or technician)"
+    RUNNING_LATE = "running_late", "Running late"
 
 
 # Everything the renderer can fill (apps.comms.rendering builds these from a work order).
@@ -40,6 +44,7 @@ AVAILABLE_VARIABLES: tuple[str, ...] = (
     "due_date",
     "payment_link",
     "job_link",
+    "route",
 )
 
 

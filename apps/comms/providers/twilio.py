@@ -42,6 +42,7 @@ from apps.integrations.providers import ConnectionCheck, Provider, RateLimitPoli
 # The SDK logs every request and its headers at INFO; at fan-out volume that is noise and cost.
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 _clients: dict[tuple, Client] = {}
+MESSAGE_OPERATION = "POST message"
 _clients_lock = threading.Lock()
 
 
@@ -124,16 +125,35 @@ class TwilioProvider(Provider):
         status_callback: str = "",
         validity_period_s: int | None = None,
     ) -> SentMessage:
+        with tracked(
+            self.connection, MESSAGE_OPERATION, kind=ActivityKind.MESSAGE, error_mapper=map_error
+        ):
+            return self.message_send_untracked(
+                to=to,
+                from_=from_,
+                body=body,
+                status_callback=status_callback,
+                validity_period_s=validity_period_s,
+            )
+
+    def message_send_untracked(
+        self,
+        *,
+        to: str,
+        from_: str,
+        body: str,
+        status_callback: str = "",
+        validity_period_s: int | None = None,
+    ) -> SentMessage:
+        """The HTTP call alone, no database: for sender threads of a batch, which record the
+        activity rows in bulk afterwards. SDK errors are raised unmapped (see map_error)."""
         params: dict = {"to": to, "from_": from_, "body": body}
         if status_callback:
             params["status_callback"] = status_callback
         if validity_period_s:
             # A stale "on my way" is worse than none: Twilio drops it if still queued by then.
             params["validity_period"] = validity_period_s
-        with tracked(
-            self.connection, "POST message", kind=ActivityKind.MESSAGE, error_mapper=map_error
-        ):
-            msg = self.client().messages.create(**params)
+        msg = self.client().messages.create(**params)
         segments = int(msg.num_segments) if str(msg.num_segments or "").isdigit() else None
         return SentMessage(
             provider_id=msg.sid,
@@ -141,6 +161,10 @@ class TwilioProvider(Provider):
             segments=segments,
             price=_decimal(msg.price),
         )
+
+    def message_error(self, exc: Exception) -> Exception:
+        """What message_send would have raised for an exception of message_send_untracked."""
+        return map_error(exc) or exc
 
     def call_create(
         self,

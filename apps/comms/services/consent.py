@@ -93,6 +93,19 @@ def sms_refusal(*, business, phone: str, customer=None) -> str:
     if not phone:
         return "no mobile number on file"
     record = ConsentRecord.objects.filter(business=business, phone=phone).first()
+    return sms_refusal_given(record=record, phone=phone, customer=customer)
+
+
+def consent_records_for(*, business, phones) -> dict[str, ConsentRecord]:
+    """The records of many phones in one query (a batch checks them all at once)."""
+    records = ConsentRecord.objects.filter(business=business, phone__in=set(phones))
+    return {str(r.phone): r for r in records}
+
+
+def sms_refusal_given(*, record: ConsentRecord | None, phone: str, customer=None) -> str:
+    """sms_refusal with the phone's record already loaded (None: there is none)."""
+    if not phone:
+        return "no mobile number on file"
     if record is not None:
         if record.status == ConsentStatus.OPTED_OUT:
             return "recipient opted out"

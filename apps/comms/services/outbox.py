@@ -84,11 +84,19 @@ def _window_key(work_order) -> str:
     return start.astimezone(dt.UTC).strftime("%Y%m%dT%H%M") if start else "none"
 
 
+def confirmation_key(work_order) -> str:
+    """The confirmation's dedupe key for the work order's current window (its text row)."""
+    return f"confirm:{work_order.pk}:{_window_key(work_order)}"
+
+
 def confirmation_plan(*, work_order) -> list[ScheduledMessage]:
-    """24 h before the window; a moved window cancels the old plan and makes a new one."""
+    """24 h before the window; a moved window cancels the old plan and makes a new one.
+
+    Called when the job is scheduled and on core's WorkOrderWindowChanged (no polling).
+    """
     start = work_order.arrival_window_start
     prefix = f"confirm:{work_order.pk}:"
-    key = prefix + _window_key(work_order)
+    key = confirmation_key(work_order)
     stale = ScheduledMessage.objects.filter(dedupe_key__startswith=prefix, status=PENDING).exclude(
         dedupe_key__in=[key, key + ":email"]
     )
@@ -96,7 +104,18 @@ def confirmation_plan(*, work_order) -> list[ScheduledMessage]:
     if start is None or start <= timezone.now():
         return []
     due = max(start - CONFIRMATION_LEAD, timezone.now())
-    return message_schedule(
+    # A window moved back to one planned before (or a job reopened for it) finds its old key
+    # cancelled: revive that row, since a new one with the same key cannot be made.
+    revived = list(
+        ScheduledMessage.objects.filter(
+            dedupe_key__in=[key, key + ":email"], status=ScheduledMessage.Status.CANCELLED
+        )
+    )
+    for message in revived:
+        message.status, message.due_at, message.reason, message.enqueued_at = PENDING, due, "", None
+        message.save(update_fields=["status", "due_at", "reason", "enqueued_at", "updated_at"])
+        _enqueue_if_due(message)
+    return revived + message_schedule(
         business=work_order.business,
         kind=K.APPOINTMENT_CONFIRMATION,
         audience=ScheduledMessage.Audience.CUSTOMER,
@@ -105,25 +124,6 @@ def confirmation_plan(*, work_order) -> list[ScheduledMessage]:
         work_order=work_order,
         context={"window_start": start.isoformat()},
     )
-
-
-def confirmations_replan() -> int:
-    """Re-plan pending confirmations whose work order's window has moved since planning.
-
-    Core has no "window changed" event, so the dispatcher compares on every pass.
-    """
-    moved = 0
-    pending = ScheduledMessage.objects.filter(
-        kind=K.APPOINTMENT_CONFIRMATION, status=PENDING, channel=Channel.SMS
-    ).select_related("work_order")
-    for message in pending:
-        wo = message.work_order
-        current = wo.arrival_window_start.isoformat() if wo and wo.arrival_window_start else ""
-        if current != message.context.get("window_start", ""):
-            with transaction.atomic():
-                confirmation_plan(work_order=wo)
-            moved += 1
-    return moved
 
 
 def work_order_messages_cancel(*, work_order, reason: str) -> int:
@@ -141,7 +141,6 @@ def due_messages_dispatch(*, limit: int = 5000) -> int:
     """
     from apps.comms.tasks import scheduled_message_send_task
 
-    confirmations_replan()
     now = timezone.now()
     with transaction.atomic():
         qs = ScheduledMessage.objects.filter(status=PENDING, due_at__lte=now).filter(

@@ -2,6 +2,8 @@
 
 At most once: the row is marked "sending" and committed before the vendor is called, so a crash
 or a redelivered task never sends it again (a stuck "sending" row is for a person to check).
+Pooled customer texts handed over together go out in batches (services/batch.py), which reuse
+the checks and the bookkeeping here.
 """
 
 from __future__ import annotations
@@ -35,20 +37,33 @@ from apps.comms.services.consent import (
     sms_refusal,
 )
 from apps.comms.services.quiet_hours import next_send_time
-from apps.comms.services.senders import sender_limiter, sender_pick
+from apps.comms.services.senders import sender_paced, sender_pick
 from apps.core.models import WorkOrderStatus
-from apps.integrations.errors import NotConfigured, ProviderError, RateLimited, TemporaryError
+from apps.integrations.errors import ProviderError, RateLimited, TemporaryError
 from apps.integrations.providers import provider_for
 
 logger = structlog.get_logger(__name__)
 K, S = TemplateKind, ScheduledMessage.Status
 # Seconds Twilio may keep a text queued before dropping it (ValidityPeriod).
-VALIDITY_S = {K.EMERGENCY_RESPONSE: 120, K.EN_ROUTE: 900, K.TECHNICIAN_DISPATCH: 1800}
+VALIDITY_S = {
+    K.EMERGENCY_RESPONSE: 120,
+    K.EN_ROUTE: 900,
+    K.RUNNING_LATE: 900,
+    K.TECHNICIAN_DISPATCH: 1800,
+    K.TECHNICIAN_ROUTE: 1800,
+}
 MAX_TEMPORARY_ATTEMPTS = 3
 # Work-order statuses in which each customer message still makes sense when it comes due.
 STILL_RELEVANT = {
     K.APPOINTMENT_CONFIRMATION: {WorkOrderStatus.SCHEDULED, WorkOrderStatus.DISPATCHED},
     K.EN_ROUTE: {WorkOrderStatus.EN_ROUTE},
+    K.VISIT_UPDATED: {WorkOrderStatus.SCHEDULED, WorkOrderStatus.DISPATCHED},
+    # Late news is moot once the technician is there.
+    K.RUNNING_LATE: {
+        WorkOrderStatus.SCHEDULED,
+        WorkOrderStatus.DISPATCHED,
+        WorkOrderStatus.EN_ROUTE,
+    },
 }
 
 
@@ -69,8 +84,8 @@ def status_callback_url() -> str:
     return settings.PUBLIC_BASE_URL + _status_path()
 
 
-def _prepare(msg: ScheduledMessage) -> Prepared | str:
-    """The recipient and the values, or the reason to skip."""
+def prepare(msg: ScheduledMessage, *, cfg: CommsSettings | None = None) -> Prepared | str:
+    """The recipient and the values, or the reason to skip (a batch passes the settings)."""
     wo, invoice = msg.work_order, msg.invoice
     if wo is not None and wo.status == WorkOrderStatus.CANCELLED and msg.audience == "customer":
         return "work order cancelled"
@@ -99,14 +114,18 @@ def _prepare(msg: ScheduledMessage) -> Prepared | str:
         invoice=invoice,
         eta_minutes=eta,
         with_invoice=msg.kind in (K.SERVICE_COMPLETE, K.PAYMENT_REMINDER),
+        cfg=cfg,
     )
     return Prepared(recipient=recipient, customer=customer, tz=tz, values=values)
 
 
-def _finish(msg: ScheduledMessage, status: str, reason: str = "") -> ScheduledMessage:
+def finish(msg: ScheduledMessage, status: str, reason: str = "") -> ScheduledMessage:
     msg.status, msg.reason, msg.processed_at = status, reason[:300], timezone.now()
     msg.save(update_fields=["status", "reason", "processed_at", "log", "due_at", "updated_at"])
     return msg
+
+
+_finish = finish  # the name services/email.py imports
 
 
 def scheduled_message_send(*, scheduled_message_id: int) -> ScheduledMessage:
@@ -125,9 +144,9 @@ def scheduled_message_send(*, scheduled_message_id: int) -> ScheduledMessage:
         )
         if msg.status != S.PENDING or msg.due_at > timezone.now() + dt.timedelta(seconds=1):
             return msg
-        prepared = _prepare(msg)
+        prepared = prepare(msg)
         if isinstance(prepared, str):
-            return _finish(msg, S.SKIPPED, prepared)
+            return finish(msg, S.SKIPPED, prepared)
         business = msg.business
         if msg.channel == Channel.EMAIL:
             refusal = email_refusal(
@@ -138,7 +157,7 @@ def scheduled_message_send(*, scheduled_message_id: int) -> ScheduledMessage:
                 business=business, phone=prepared.recipient, customer=prepared.customer
             )
         if refusal:
-            return _finish(msg, S.SKIPPED, refusal)
+            return finish(msg, S.SKIPPED, refusal)
         cfg = CommsSettings.for_business(business)
         if msg.channel == Channel.SMS and not msg.urgent:
             opens = next_send_time(
@@ -181,7 +200,7 @@ def _deliver_sms(msg, log, rendered, cfg) -> ScheduledMessage:
             business=business, kind=msg.kind, recipient=log.recipient, technician=msg.technician
         )
         log.sender = str(sender.phone)
-        with sender_limiter(sender, segments=rendered.segments.segments).slot():
+        with sender_paced(sender, segments=rendered.segments.segments):
             result = provider_for(sender.connection).message_send(
                 to=log.recipient,
                 from_=str(sender.phone),
@@ -189,23 +208,35 @@ def _deliver_sms(msg, log, rendered, cfg) -> ScheduledMessage:
                 status_callback=status_callback_url(),
                 validity_period_s=VALIDITY_S.get(msg.kind),
             )
-    except RecipientRefused as exc:
-        _record_failure(log, exc)
-        _apply_error_code(business, log.recipient, exc.vendor_code, log.provider_id)
-        return _finish(msg, S.FAILED, str(exc))
-    except (RateLimited, TemporaryError) as exc:
-        _record_failure(log, exc)
+    except ProviderError as exc:  # refused, rate limited, temporary, not configured...
+        return delivery_failed(msg, log, exc)
+    sent_apply(log, result, rendered, cfg)
+    log.save()
+    return finish(msg, S.SENT)
+
+
+def delivery_failed(
+    msg: ScheduledMessage, log: CommunicationLog, exc: Exception
+) -> ScheduledMessage:
+    """Record a failed send and decide: give up, or back to pending for the next beat tick."""
+    _record_failure(log, exc)
+    if isinstance(exc, RecipientRefused):
+        _apply_error_code(msg.business, log.recipient, exc.vendor_code, log.provider_id)
+        return finish(msg, S.FAILED, str(exc))
+    if isinstance(exc, RateLimited | TemporaryError):
         attempts = msg.context.get("attempts", 0) + 1
         if attempts >= MAX_TEMPORARY_ATTEMPTS:
-            return _finish(msg, S.FAILED, str(exc))
+            return finish(msg, S.FAILED, str(exc))
         msg.context["attempts"] = attempts
         msg.due_at = timezone.now() + dt.timedelta(seconds=getattr(exc, "retry_after", 0) or 30)
         msg.enqueued_at = None  # the next beat tick after due_at retries it
         msg.save(update_fields=["context", "enqueued_at"])
-        return _finish(msg, S.PENDING, f"retrying: {exc}")
-    except (NotConfigured, ProviderError) as exc:
-        _record_failure(log, exc)
-        return _finish(msg, S.FAILED, str(exc))
+        return finish(msg, S.PENDING, f"retrying: {exc}")
+    return finish(msg, S.FAILED, str(exc))
+
+
+def sent_apply(log: CommunicationLog, result, rendered, cfg) -> None:
+    """Fill the log from Twilio's answer (not saved: a batch saves many at once)."""
     segments = result.segments or rendered.segments.segments
     log.provider_id, log.segments, log.encoding = (
         result.provider_id,
@@ -221,8 +252,6 @@ def _deliver_sms(msg, log, rendered, cfg) -> ScheduledMessage:
     )
     log.cost_is_estimate = result.price is None
     log_status_apply(log, result.status, save=False)
-    log.save()
-    return _finish(msg, S.SENT)
 
 
 def _record_failure(log: CommunicationLog, exc: Exception) -> None:

@@ -12,6 +12,7 @@ from apps.core.services.work_orders import (
     work_order_assign,
     work_order_create,
     work_order_line_add,
+    work_order_location_set,
     work_order_transition,
     work_order_window_set,
 )
@@ -186,6 +187,12 @@ class WorkOrderAdmin(TenantScopedAdmin):
             technician = obj.assigned_technician
             obj.assigned_technician_id = form.initial.get("assigned_technician")
             changed.remove("assigned_technician")
+        relocate = "location" in changed
+        if relocate:
+            # Through the service, so the technician is re-texted the new address.
+            location = obj.location
+            obj.location_id = form.initial.get("location")
+            changed.remove("location")
         window = [name for name in WINDOW_FIELDS if name in changed]
         if window:
             # Through the service, so routing and comms hear of the new promise.
@@ -206,6 +213,11 @@ class WorkOrderAdmin(TenantScopedAdmin):
                 )
             except DomainError as exc:
                 raise ServiceRefusal(exc) from exc
+        if relocate:
+            try:
+                work_order_location_set(work_order=obj, location=location, by=request.user)
+            except DomainError as exc:
+                raise ServiceRefusal(exc, field="location") from exc
         if reassign:
             try:
                 work_order_assign(work_order=obj, technician=technician, by=request.user)

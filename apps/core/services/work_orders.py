@@ -306,3 +306,41 @@ def work_order_window_set(
         )
     )
     return locked
+
+
+@transaction.atomic
+def work_order_location_set(
+    *, work_order: WorkOrder, location: ServiceLocation, by: User | None = None
+) -> WorkOrder:
+    """Send the job to another of the customer's service locations (the office fixing an address).
+
+    Refused once the job is closed, for another business's location, and for a location of
+    another customer. Publishes WorkOrderLocationChanged only on a real change, so the
+    technician is re-texted the new address once.
+    """
+    locked = WorkOrder.objects.select_for_update().get(pk=work_order.pk)
+    if locked.status not in LINE_EDITABLE_STATUSES:
+        raise DomainError(
+            f"A work order that is {S(locked.status).label.lower()} cannot change location.",
+            field="location",
+        )
+    _same_business(locked.business, location)
+    if location.customer_id != locked.customer_id:
+        raise DomainError("The service location belongs to a different customer.", field="location")
+    previous = locked.location_id
+    work_order.location = location
+    if previous == location.pk:
+        return locked
+    locked.location = location
+    locked.save(update_fields=["location", "updated_at"])
+    events.publish_on_commit(
+        events.WorkOrderLocationChanged(
+            business_id=locked.business_id,
+            work_order_id=locked.pk,
+            location_id=location.pk,
+            previous_location_id=previous,
+            changed_by_id=by.pk if by else None,
+            occurred_at=timezone.now(),
+        )
+    )
+    return locked

@@ -7,8 +7,17 @@ shared per-number rate limiter). Starts a real `celery worker -Q urgent` and a l
 from __future__ import annotations
 
 import json
+import math
 
 from django.core.management.base import BaseCommand, CommandError
+
+
+def _loadavg() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return ""
 
 
 class Command(BaseCommand):
@@ -19,16 +28,26 @@ class Command(BaseCommand):
         parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
         parser.add_argument("--emergencies", type=int, default=200)
         parser.add_argument("--spacing", type=float, default=0.05, help="s between emergencies")
+        parser.add_argument(
+            "--emergency-mps",
+            type=int,
+            default=0,
+            help="the emergency line's texts/s (default: 1.25 x the offered rate, 25)",
+        )
         parser.add_argument("--fanout", type=int, default=10000)
         parser.add_argument("--senders", type=int, default=10)
         parser.add_argument("--mps", type=int, default=3, help="messages/s per sender number")
         parser.add_argument("--pool", default="prefork", choices=["prefork", "threads"])
         parser.add_argument("--concurrency", type=int, default=4, help="worker processes/threads")
+        parser.add_argument(
+            "--worker-log-level", default="WARNING", help="INFO logs every task and its duration"
+        )
 
     def handle(self, *args, **opts):
         import redis
 
         from apps.comms.benchmark import runner
+        from apps.comms.benchmark.cpu import CpuMeter
         from apps.comms.benchmark.scratch import CeleryWorker, ScratchDatabase
         from apps.comms.testing.twilio_loopback import TwilioLoopback
         from apps.integrations import ratelimit
@@ -50,20 +69,32 @@ class Command(BaseCommand):
                 broker_url=opts["redis_url"],
                 concurrency=opts["concurrency"],
                 pool=opts["pool"],
+                log_level=opts["worker_log_level"],
                 public_url="http://127.0.0.1:8000",
             )
             try:
                 worker.wait_ready(app)
-                w = runner.world(twilio.url)
+                # The emergency line must carry the offered rate (one per --spacing), or the
+                # figure measures its pacing queue rather than the pipeline.
+                w = runner.world(
+                    twilio.url,
+                    emergency_mps=opts["emergency_mps"] or math.ceil(1.25 / opts["spacing"]),
+                )
                 latencies = runner.emergency_latency(
                     w, twilio, count=opts["emergencies"], spacing=opts["spacing"]
                 )
+                meter = CpuMeter(worker_pid=worker.process.pid, redis_url=opts["redis_url"])
                 fan = runner.fanout(
-                    w, twilio, count=opts["fanout"], senders=opts["senders"], mps=opts["mps"]
+                    w,
+                    twilio,
+                    count=opts["fanout"],
+                    senders=opts["senders"],
+                    mps=opts["mps"],
+                    meter=meter,
                 )
             finally:
                 worker.stop()
-        result = {**runner.summarize(latencies), **fan}
+        result = {**runner.summarize(latencies), **fan, "loadavg": _loadavg()}
         if opts["json"]:
             self.stdout.write(json.dumps(result))
         else:
