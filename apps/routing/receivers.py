@@ -30,6 +30,17 @@ def replan_on_cancellation(event: events.WorkOrderStatusChanged) -> None:
     )
 
 
+@events.subscribe(events.WorkOrderLocationChanged)
+def replan_on_new_address(event: events.WorkOrderLocationChanged) -> None:
+    # The planned stop is now somewhere else: its drive times, and everyone's after it, are stale.
+    _request(
+        event.work_order_id,
+        "moved",
+        "Address changed",
+        f"location:{event.work_order_id}:{event.location_id}:{event.occurred_at:%Y%m%d%H%M%S%f}",
+    )
+
+
 def _request(work_order_id: int, kind: str, label: str, key: str) -> None:
     from apps.routing.services.replan import replan_needed_for, route_replan_request
 

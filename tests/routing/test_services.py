@@ -259,3 +259,20 @@ def test_no_re_plan_for_days_without_an_applied_plan(
     kinds = {type(e).__name__ for e in captured_events}
     assert {"WorkOrderStatusChanged", "WorkOrderCreated"} <= kinds  # delivered ...
     assert not RoutePlan.objects.exists()  # ... and neither found a plan to redo
+
+
+def test_moving_a_planned_job_to_another_address_re_plans(
+    world, today_applied, django_capture_on_commit_callbacks
+):
+    from apps.core.services.work_orders import work_order_location_set
+
+    _, _, job = today_applied
+    elsewhere = f.ServiceLocationFactory(
+        customer=job.customer, latitude="39.6780", longitude="-104.9611"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        work_order_location_set(work_order=job, location=elsewhere, by=None)
+    replan = RoutePlan.objects.get(status=RoutePlan.Status.DRAFT)
+    assert replan.trigger == f"Address changed: {job.number}"
+    assert replan.stops.filter(work_order=job).exists()
+    assert_feasible(replan)
