@@ -21,8 +21,8 @@ from apps.accounting.providers.base import (
 from apps.accounting.providers.xero import XeroProvider
 from apps.integrations.errors import RateLimited, RejectedError
 from tests import factories as f
-from tests.accounting.prism import Prism, prism_binary, vendor_spec
 from tests.loopback import Canned, LoopbackServer
+from tests.prism import Prism, prism_binary, vendor_spec
 
 TENANT = "fe79f7dd-b6d4-4a92-ba7b-538af6289c58"
 

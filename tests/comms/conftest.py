@@ -1,10 +1,4 @@
 import datetime as dt
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -14,9 +8,9 @@ from apps.comms.models import SenderNumber
 from apps.comms.testing.twilio_loopback import TwilioLoopback
 from apps.integrations import ratelimit
 from tests import factories as f
+from tests.prism import Prism, prism_binary, unavailable_reason, vendor_spec
 
-ROOT = Path(__file__).resolve().parents[2]
-TWILIO_SPEC = ROOT.parent / "shared" / "vendor-specs" / "twilio" / "twilio_api_v2010.json"
+TWILIO_SPEC = "twilio/twilio_api_v2010.json"  # in ../shared/vendor-specs
 ACCOUNT_SID = "AC" + "1" * 32
 AUTH_TOKEN = "twilio-auth-token-secret-123"
 PUBLIC = "http://127.0.0.1:8000"
@@ -115,45 +109,18 @@ def post_twilio(client, path: str, params: dict, *, token: str = AUTH_TOKEN):
 
 
 # --- Prism serving Twilio's official OpenAPI spec ------------------------------------------------
-def _prism_binary() -> str | None:
-    local = ROOT / ".tools" / "node_modules" / ".bin" / "prism"
-    return str(local) if local.exists() else shutil.which("prism")
-
-
 @pytest.fixture(scope="session")
 def prism_twilio():
-    if not TWILIO_SPEC.exists():
-        pytest.skip(f"Twilio spec not found at {TWILIO_SPEC} (../shared is absent)")
-    binary = _prism_binary()
-    if binary is None or shutil.which("node") is None:
-        pytest.skip("prism CLI not installed (npm install --prefix .tools @stoplight/prism-cli@5)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    # Open for the session, kept on disk for a failed start-up's post-mortem.
-    log = tempfile.NamedTemporaryFile(prefix="prism-twilio-", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(  # noqa: S603  (fixed argv, no shell)
-        [binary, "mock", "-h", "127.0.0.1", "-p", str(port), str(TWILIO_SPEC)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 90
-    while True:
-        with socket.socket() as s:
-            s.settimeout(0.2)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.terminate()
-            pytest.fail(f"Prism did not start; see {log.name}")
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
+    reason = unavailable_reason(TWILIO_SPEC)
+    if reason:
+        pytest.skip(reason)
+    server = Prism(prism_binary(), vendor_spec(TWILIO_SPEC), name="prism-twilio", start_timeout=90)
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        server.wait_ready()
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture

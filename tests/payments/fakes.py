@@ -1,35 +1,22 @@
 """Vendor fakes on loopback for the payments tests: localstripe (stateful) and Prism (Stripe's spec).
 
-Each starts once per test session as a subprocess on a free 127.0.0.1 port and is stopped by its
-own pid at the end. Prism needs ../shared/vendor-specs and the prism CLI (`npm install --prefix
-.tools @stoplight/prism-cli@5`); without them the tests that need it skip and say why.
+Each starts once per test session as a subprocess on a free 127.0.0.1 port and is stopped at the
+end. Prism is launched by tests/prism.py (shared with the Xero and Twilio suites); without its CLI,
+node or ../shared/vendor-specs the tests that need it skip and say why.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from tests.prism import Prism, free_port, port_open, prism_binary, unavailable_reason, vendor_spec
+
 ROOT = Path(__file__).resolve().parents[2]
-STRIPE_SPEC = ROOT.parent / "shared" / "vendor-specs" / "stripe" / "spec3.prism-lite.json"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.2)
-        return s.connect_ex(("127.0.0.1", port)) == 0
+STRIPE_SPEC = "stripe/spec3.prism-lite.json"  # in ../shared/vendor-specs
 
 
 class Fake:
@@ -48,7 +35,7 @@ class Fake:
 
     def wait_ready(self) -> Fake:
         deadline = time.monotonic() + self.ready_timeout
-        while not self.ready and not _port_open(self.port):
+        while not self.ready and not port_open(self.port):
             if self.process.poll() is not None or time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"{self.name} did not start; see {self.log.name}")
@@ -74,38 +61,11 @@ def start_localstripe() -> Fake:
     ).wait_ready()
 
 
-def prism_binary() -> str | None:
-    local = ROOT / ".tools" / "node_modules" / ".bin" / "prism"
-    if local.exists():
-        return str(local)
-    return shutil.which("prism")
-
-
 def prism_unavailable_reason() -> str | None:
-    if not STRIPE_SPEC.exists():
-        return f"Stripe spec not found at {STRIPE_SPEC} (../shared is absent)"
-    if prism_binary() is None:
-        return "prism CLI not installed (npm install --prefix .tools @stoplight/prism-cli@5)"
-    if shutil.which("node") is None:
-        return "node is not installed, so Prism cannot run"
-    return None
+    return unavailable_reason(STRIPE_SPEC)
 
 
-def start_prism() -> Fake:
+def start_prism() -> Prism:
     """Started without waiting: loading the spec overlaps with test database creation."""
-    port = free_port()
-    argv = [
-        prism_binary(),
-        "mock",
-        "-h",
-        "127.0.0.1",
-        "-p",
-        str(port),
-        "-v",
-        "warn",
-        str(STRIPE_SPEC),
-    ]
     # Loading the derived Stripe spec takes ~30 s on 2 cores; allow for a busy machine.
-    return Fake(
-        "prism", argv, port, ready_timeout=float(os.environ.get("PRISM_START_TIMEOUT", 180))
-    )
+    return Prism(prism_binary(), vendor_spec(STRIPE_SPEC), args=["-v", "warn"], start_timeout=180)
