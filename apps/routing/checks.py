@@ -119,14 +119,21 @@ def _clock(plan, tech, route) -> list[str]:
     summary = plan.routes.get(technician=tech)
     start = LatLng(float(summary.start_latitude), float(summary.start_longitude))
     home = LatLng(float(tech.home_latitude), float(tech.home_longitude))
-    points = [start, home]
+    # Points within about a metre share a row, as in the planner: a phone's fix a few
+    # centimetres from the customer's door is no drive (no parking minutes either).
+    wanted = [start, home]
     for stop in route:
         loc = stop.work_order.location
-        points.append(LatLng(float(loc.latitude), float(loc.longitude)))
+        wanted.append(LatLng(float(loc.latitude), float(loc.longitude)))
+    rows: dict[tuple[float, float], tuple[int, LatLng]] = {}
+    for point in wanted:
+        rows.setdefault(point.rounded(), (len(rows), point))
+    points = [point for _, point in rows.values()]
+    row = [rows[point.rounded()][0] for point in wanted]
     matrix = _travel(plan).matrix(points, departure=summary.start_at, until=summary.end_at)
-    clock, here = summary.start_at, 0
+    clock, here = summary.start_at, row[0]
     lunch = _Lunch(summary)
-    for index, stop in enumerate(route, start=2):
+    for index, stop in zip(row[2:], route, strict=True):
         if lunch.pending and lunch.start < stop.eta:
             clock = lunch.take(clock, problems)  # lunch before driving to this stop
         arrival = clock + dt.timedelta(seconds=matrix.leg_seconds(here, index, clock))
@@ -147,7 +154,7 @@ def _clock(plan, tech, route) -> list[str]:
         clock, here = begin + dt.timedelta(minutes=_minutes(stop)), index
     if lunch.pending:
         clock = lunch.take(clock, problems)  # after the last job, before driving home
-    end = clock + dt.timedelta(seconds=matrix.leg_seconds(here, 1, clock))
+    end = clock + dt.timedelta(seconds=matrix.leg_seconds(here, row[1], clock))
     tz = plan.business.timezone
     shift_end = dt.datetime.combine(plan.date, tech.shift_end).replace(tzinfo=tz)
     latest = shift_end + dt.timedelta(minutes=tech.max_overtime_minutes)

@@ -10,9 +10,14 @@ from pyvrp import SolveParams
 
 from apps.routing.checks import plan_violations
 from apps.routing.models import TechnicianRoute, UnassignedReason
+from apps.routing.planning.build import anchor_lunches, build
+from apps.routing.planning.inputs import load_day
+from apps.routing.planning.policy import policy as current_policy
 from apps.routing.services.plans import route_plan_create
-from apps.routing.solver import Problem, Vehicle, Visit
+from apps.routing.solver import Problem, Route, Vehicle, Visit, check
 from apps.routing.solver.engine import _Encoding, _neighbours
+from apps.routing.travel import travel_times_for
+from apps.routing.travel.embedded import EmbeddedTravelMatrix
 
 from .conftest import assert_feasible, at, reasons, route_of
 
@@ -109,3 +114,61 @@ def test_a_break_is_nobodys_neighbour_and_looks_only_at_its_own_vehicles_visits(
     for row in hood[depots : depots + 3]:
         assert lunch not in row  # zero travel would otherwise put it first in every list
     assert sorted(hood[lunch]) == [depots + 0, depots + 2]  # not "b": vehicle 1 only
+
+
+def test_a_lunch_is_never_a_shortcut_between_two_far_stops(world, plan_date, morning):
+    """Regression: a lunch the warm start could not place kept its "zero in, typical leg out"
+    pricing in the second solve, so the search used it to jump from Boulder to Littleton in
+    0 minutes (the typical leg into Littleton is from the jobs next door) instead of 66. The
+    timeline drives the real leg, and the Littleton job started after its window closed."""
+    tech = world.technician("Ann", "downtown", lunch=30)
+    boulder = world.job("boulder", window=(at(plan_date, 11), at(plan_date, 11, 15)))
+    littleton = world.job(
+        "littleton", minutes=30, window=(at(plan_date, 12, 30), at(plan_date, 12, 45))
+    )
+    later = [
+        world.job("littleton", minutes=30, window=(at(plan_date, 14), at(plan_date, 16)))
+        for _ in range(2)
+    ]
+    result = plan(world, plan_date, morning)  # the checker finds no late stop
+    for stop in result.stops.all():
+        assert stop.service_start <= stop.window_end
+    # Boulder until 12:00 and Littleton by 12:45 cannot both be kept: one is left out.
+    assert list(reasons(result).values()) == [UnassignedReason.NO_TIME]
+    assert set(reasons(result)) < {boulder.number, littleton.number}
+    assert {j.number for j in later} <= set(route_of(result, tech))
+
+    # The cause, in the solver's own terms: with a seed that has no lunch, the lunch is still
+    # anchored to a real spot, so "Boulder, lunch, Littleton" is late for the solver too.
+    rules = current_policy()
+    day = load_day(business=world.business, date=plan_date, policy=rules, now=morning)
+    dp = build(day, rules, travel_times_for(world.business))
+    visit = dp.visit_of_job()
+    seed = [Route(vehicle=0, visits=(visit[boulder.pk], visit[littleton.pk]))]
+    shortcut = Route(vehicle=0, visits=(visit[boulder.pk], dp.lunch_visits[0], visit[littleton.pk]))
+    late = [v.visit for v in check(anchor_lunches(dp, seed), [shortcut]) if v.kind == "window"]
+    assert late == [visit[littleton.pk]]
+
+
+def test_a_stop_the_real_clock_makes_late_is_left_out_not_planned_late(
+    world, plan_date, morning, monkeypatch
+):
+    """Safety net: if the solver's drive times were ever shorter than the timeline's (here they
+    are halved on purpose), the job the real clock would start late is left unassigned with
+    its reason instead of reaching the customer after the window."""
+    real = EmbeddedTravelMatrix.bounded_durations
+
+    def optimistic(self, *args, **kwargs):
+        return real(self, *args, **kwargs) / 2
+
+    monkeypatch.setattr(EmbeddedTravelMatrix, "bounded_durations", optimistic)
+    tech = world.technician("Ann", "downtown")
+    boulder = world.job("boulder", window=(at(plan_date, 9), at(plan_date, 9, 30)))
+    # Boulder to Littleton is about an hour at 10:00 (Boulder ends 10:00 at the earliest); the
+    # solver now thinks half an hour.
+    littleton = world.job(
+        "littleton", minutes=30, window=(at(plan_date, 10, 30), at(plan_date, 11))
+    )
+    result = plan(world, plan_date, morning)  # the checker finds no late stop
+    assert route_of(result, tech) == [boulder.number]
+    assert reasons(result) == {littleton.number: UnassignedReason.NO_TIME}

@@ -324,16 +324,21 @@ def _lunch_visits(dp: DayProblem, durations, n_ends, end_index, *, first_locatio
 
 
 def anchor_lunches(dp: DayProblem, routes) -> Problem:
-    """The problem with each planned lunch moved to the location of the stop before it.
+    """The problem with every lunch moved to a real spot: the stop before it when it is on a
+    route, else the stop the technician is at when the lunch period closes.
 
     Lunch then costs exactly what it costs in that spot (previous stop -> lunch is zero, lunch
     -> next stop is the real leg). The first solve guesses the leg out of lunch; this one,
     seeded with that solution (or with today's plan on a re-plan), prices it exactly as long
-    as lunch stays where it is, and honestly (a drive to that spot and back) if it moves.
+    as lunch stays where it is, and honestly (a drive to that spot and on) if it moves. A
+    lunch left out of the seed is anchored too: with its guessed pricing (zero in, a short leg
+    out) the search could put it between two far-apart stops as a shortcut, and the timeline,
+    which drives the real leg, would reach the next customer after the window.
     """
     problem = dp.problem
     lunches = set(dp.lunch_visits.values())
     visits = list(problem.visits)
+    placed: set[int] = set()
     for route in routes:
         for position, i in enumerate(route.visits):
             if i not in lunches:
@@ -343,7 +348,27 @@ def anchor_lunches(dp: DayProblem, routes) -> Problem:
             else:
                 anchor = problem.vehicles[route.vehicle].start
             visits[i] = dataclasses.replace(visits[i], location=anchor)
+            placed.add(i)
+    jobs_of = {r.vehicle: [i for i in r.visits if i not in lunches] for r in routes}
+    for k, lunch in dp.lunch_visits.items():
+        if lunch not in placed:
+            anchor = _stop_at(problem, k, jobs_of.get(k, []), problem.visits[lunch].late)
+            visits[lunch] = dataclasses.replace(visits[lunch], location=anchor)
     return dataclasses.replace(problem, visits=tuple(visits))
+
+
+def _stop_at(problem: Problem, k: int, visits: list[int], moment: float) -> int:
+    """Location of the last stop the vehicle has left by `moment` (its start if none)."""
+    vehicle = problem.vehicles[k]
+    clock = max(vehicle.earliest_start, vehicle.latest_start or vehicle.earliest_start)
+    here = vehicle.start
+    for i in visits:
+        visit = problem.visits[i]
+        clock = max(clock + problem.durations[here, visit.location], visit.early) + visit.service
+        if clock > moment:
+            break
+        here = visit.location
+    return here
 
 
 def _typical_leg_into(durations: np.ndarray) -> np.ndarray:

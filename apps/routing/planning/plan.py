@@ -123,6 +123,7 @@ def plan_day(
     served = {i for r in routes for i in r.visits}
     timelines = []
     by_vehicle = {r.vehicle: r for r in routes}
+    visit_of = dp.visit_of_job()
     for k, tech in enumerate(dp.techs):
         visits = by_vehicle[k].visits if k in by_vehicle else ()
         jobs = [dp.jobs[i] for i in visits if dp.is_job(i)]
@@ -133,17 +134,9 @@ def plan_day(
             if lunch in visits
             else None
         )
-        timelines.append(
-            timeline_for(
-                day=day,
-                policy=policy,
-                matrix=dp.matrix,
-                locate=dp.loc,
-                tech=tech,
-                jobs=jobs,
-                planned_lunch=planned,
-            )
-        )
+        timeline, dropped = _on_time_timeline(dp, tech, jobs, planned)
+        timelines.append(timeline)
+        served -= {visit_of[job.id] for job in dropped}
     unassigned = [
         *dp.refused,
         *(_why(dp, routes, i) for i in range(len(dp.jobs)) if i not in served),
@@ -157,6 +150,39 @@ def plan_day(
         total_seconds=time.perf_counter() - started,
         iterations=solution.iterations,
     )
+
+
+def _on_time_timeline(dp: DayProblem, tech, jobs: list, planned: int | None):
+    """The technician's timeline, and the jobs taken off it because the real clock would
+    start them after their window.
+
+    The solver's drive times are built never to be shorter than the timeline's (slowest
+    traffic of the period, lunch anchored to a real spot), so this should find nothing; if the
+    two views ever disagree, a job left unassigned with its reason beats a broken promise to
+    a customer. An emergency is never dropped (one nobody can reach in time is planned as
+    early as possible, see plan_day).
+    """
+    jobs, dropped = list(jobs), []
+    while True:
+        timeline = timeline_for(
+            day=dp.day,
+            policy=dp.policy,
+            matrix=dp.matrix,
+            locate=dp.loc,
+            tech=tech,
+            jobs=jobs,
+            planned_lunch=planned,
+        )
+        late = [
+            jobs.index(s.job) for s in timeline.late_stops() if not s.fixed and not s.job.emergency
+        ]
+        if not late:
+            return timeline, dropped
+        n = late[0]
+        logger.error("routing_late_stop_dropped", technician=tech.id, work_order=jobs[n].id)
+        dropped.append(jobs.pop(n))
+        if planned is not None and n < planned:
+            planned -= 1
 
 
 def _merge_time(second: Solution, first: Solution) -> Solution:
