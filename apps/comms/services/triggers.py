@@ -159,15 +159,21 @@ def _dispatch_window_resend(wo: WorkOrder, occurred_at: str) -> list:
     if _made_by_route_plan(wo.pk, tech.pk, occurred_at):
         return []
     window = window_tag(wo)
+    news = {"window": window, "location_id": wo.location_id}
+    return _dispatch_resend(wo, tech, news=news, compare="window", key_part=window)
+
+
+def _dispatch_resend(wo: WorkOrder, tech, *, news: dict, compare: str, key_part: str) -> list:
+    """Text the technician the job again unless the last dispatch text already said `compare`."""
     last = last_told(kind=K.TECHNICIAN_DISPATCH, work_order=wo, technician=tech)
     if last is not None and last.status == M.PENDING:
-        # Not sent yet (quiet hours): it renders the job when it goes, so it carries this window.
-        last.context = {**last.context, "window": window}
+        # Not sent yet (quiet hours): it renders the job when it goes, so it carries the news.
+        last.context = {**last.context, **news}
         last.save(update_fields=["context", "updated_at"])
         return []
-    if last is not None and last.context.get("window") == window:
-        return []  # the technician already has this window
-    # The count makes a window the technician was told before, then away from, new news again.
+    if last is not None and last.context.get(compare) == news[compare]:
+        return []  # the technician already knows
+    # The count makes a value the technician was told before, then away from, news again.
     told = ScheduledMessage.objects.filter(
         kind=K.TECHNICIAN_DISPATCH, work_order=wo, technician=tech
     ).count()
@@ -175,12 +181,12 @@ def _dispatch_window_resend(wo: WorkOrder, occurred_at: str) -> list:
         business=wo.business,
         kind=K.TECHNICIAN_DISPATCH,
         audience=A.TECHNICIAN,
-        dedupe_key=f"dispatch:{wo.pk}:{tech.pk}:{window}:{told}",
+        dedupe_key=f"dispatch:{wo.pk}:{tech.pk}:{key_part}:{told}",
         due_at=timezone.now(),
         urgent=wo.priority == "emergency",
         work_order=wo,
         technician=tech,
-        context={"window": window, "location_id": wo.location_id},
+        context=news,
     )
 
 
@@ -203,29 +209,9 @@ def work_order_location_changed_plan(*, work_order_id: int, occurred_at: str) ->
     tech = wo.assigned_technician if wo is not None else None
     if tech is None or wo.status not in RELOCATABLE:
         return []
-    told_here = {"location_id": wo.location_id, "window": window_tag(wo)}
-    last = last_told(kind=K.TECHNICIAN_DISPATCH, work_order=wo, technician=tech)
-    if last is not None and last.status == M.PENDING:
-        # Not sent yet (quiet hours): it renders the job when it goes, so it carries this address.
-        last.context = {**last.context, **told_here}
-        last.save(update_fields=["context", "updated_at"])
-        return []
-    if last is not None and last.context.get("location_id") == wo.location_id:
-        return []  # the technician already has this address
-    # The count makes an address the technician was told before, then away from, news again.
-    told = ScheduledMessage.objects.filter(
-        kind=K.TECHNICIAN_DISPATCH, work_order=wo, technician=tech
-    ).count()
-    return message_schedule(
-        business=wo.business,
-        kind=K.TECHNICIAN_DISPATCH,
-        audience=A.TECHNICIAN,
-        dedupe_key=f"dispatch:{wo.pk}:{tech.pk}:location:{wo.location_id}:{told}",
-        due_at=timezone.now(),
-        urgent=wo.priority == "emergency",
-        work_order=wo,
-        technician=tech,
-        context=told_here,
+    news = {"location_id": wo.location_id, "window": window_tag(wo)}
+    return _dispatch_resend(
+        wo, tech, news=news, compare="location_id", key_part=f"location:{wo.location_id}"
     )
 
 
