@@ -30,9 +30,13 @@ def redact(text: str, secrets: Iterable[str]) -> str:
 _TOKEN_PATHS = re.compile(r"(/track/)[^/\s'\"?]+")
 
 
+def mask_url_tokens(text: str) -> str:
+    return _TOKEN_PATHS.sub(rf"\g<1>{MASK}", text) if "/track/" in text else text
+
+
 def redact_url_tokens(logger: object, method_name: str, event_dict: dict) -> dict:
     """structlog processor: mask tokens carried in URL paths in every string field."""
     for key, value in event_dict.items():
-        if isinstance(value, str) and "/track/" in value:
-            event_dict[key] = _TOKEN_PATHS.sub(rf"\g<1>{MASK}", value)
+        if isinstance(value, str):
+            event_dict[key] = mask_url_tokens(value)
     return event_dict

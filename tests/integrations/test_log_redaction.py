@@ -25,3 +25,26 @@ def test_the_processor_runs_before_rendering():
     processors = structlog.get_config()["processors"]
     assert redact_url_tokens in processors
     assert processors.index(redact_url_tokens) < len(processors) - 1
+
+
+def test_the_gunicorn_access_log_masks_tracking_tokens():
+    import datetime as dt
+    import types
+
+    from gunicorn.config import Config
+
+    from thorbis.gunicorn_logging import RedactingLogger
+
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/track/eyJ3IjoyfQ:1vM:abc/",
+        "PATH_INFO": "/track/eyJ3IjoyfQ:1vM:abc/",
+        "QUERY_STRING": "",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_REFERER": "https://example.com/track/eyJ3IjoyfQ:1vM:abc/",
+    }
+    resp = types.SimpleNamespace(status="200 OK", headers=[], sent=10)
+    req = types.SimpleNamespace(headers=[])
+    atoms = RedactingLogger(Config()).atoms(resp, req, environ, dt.timedelta(milliseconds=3))
+    assert "eyJ3" not in repr(atoms)
+    assert atoms["r"] == f"GET /track/{MASK}/ HTTP/1.1"
