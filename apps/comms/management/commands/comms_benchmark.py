@@ -11,6 +11,14 @@ import math
 
 from django.core.management.base import BaseCommand, CommandError
 
+JSON_KEYS = (
+    "emergency_p50_s",
+    "emergency_p95_s",
+    "fanout_ratio",
+    "duplicates",
+    "sent_to_opted_out",
+)
+
 
 def _loadavg() -> str:
     try:
@@ -96,7 +104,10 @@ class Command(BaseCommand):
                 worker.stop()
         result = {**runner.summarize(latencies), **fan, "loadavg": _loadavg()}
         if opts["json"]:
-            self.stdout.write(json.dumps(result))
+            # Exactly the issue's keys on stdout (operators' scripts parse it); the rest on stderr.
+            self.stdout.write(json.dumps({k: result[k] for k in JSON_KEYS}))
+            details = {k: v for k, v in result.items() if k not in JSON_KEYS}
+            self.stderr.write(f"details: {json.dumps(details)}")
         else:
             for key, value in result.items():
                 self.stdout.write(f"{key:>20}: {value}")
