@@ -41,6 +41,7 @@ def browser():
 
 def test_report_renders_with_charts_in_chromium(live_server, browser, books, manager):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     manager.set_password("correct-horse-battery")
     manager.save()
@@ -54,6 +55,8 @@ def test_report_renders_with_charts_in_chromium(live_server, browser, books, man
     browser.find_element(By.NAME, "password").send_keys("correct-horse-battery")
     browser.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
 
+    # click() returns before the POST and its redirect finish: wait for the report to load.
+    WebDriverWait(browser, 15).until(lambda b: b.current_url.endswith("/report/?period=7d"))
     assert browser.current_url.endswith("/monitoring/report/?period=7d")
     assert "Integration health report · 7d" in browser.find_element(By.TAG_NAME, "h1").text
     totals = browser.find_element(By.ID, "totals").text
