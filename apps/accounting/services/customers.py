@@ -122,6 +122,18 @@ def _apply_remote(customer: Customer, theirs: CustomerFields, fields: list[str])
     customer.save(update_fields=[FIELD_TO_MODEL[n] for n in fields] + ["updated_at"])
 
 
+def _linked(run: Run, customer: Customer, remote: RemoteCustomer) -> ExternalRef:
+    """Both sides now agree: remember the remote version and our state it matches."""
+    return ref_set(
+        run.connection,
+        customer,
+        remote_id=remote.remote_id,
+        version=remote.version,
+        remote_updated_at=remote.updated_at,
+        synced_at=customer.updated_at,
+    )
+
+
 def customer_reconcile(
     run: Run, customer: Customer, ref: ExternalRef, remote: RemoteCustomer
 ) -> str:
@@ -139,14 +151,7 @@ def customer_reconcile(
             or (remote.updated_at is not None and remote.updated_at >= customer.updated_at)
         )
         if not diffs:
-            ref_set(
-                run.connection,
-                customer,
-                remote_id=remote.remote_id,
-                version=remote.version,
-                remote_updated_at=remote.updated_at,
-                synced_at=customer.updated_at,
-            )
+            _linked(run, customer, remote)
             return "same"
         conflict = local_changed and remote_changed and not first_link
         if remote_wins or not local_changed:
@@ -160,14 +165,7 @@ def customer_reconcile(
                 remote_at=remote.updated_at,
             )
             _apply_remote(customer, theirs, list(diffs))
-            ref_set(
-                run.connection,
-                customer,
-                remote_id=remote.remote_id,
-                version=remote.version,
-                remote_updated_at=remote.updated_at,
-                synced_at=customer.updated_at,
-            )
+            _linked(run, customer, remote)
             return "pulled"
         write = outbox.write_open(
             connection=run.connection,
@@ -200,14 +198,7 @@ def customer_reconcile(
             conflict=conflict,
             remote_at=remote.updated_at,
         )
-        ref_set(
-            run.connection,
-            customer,
-            remote_id=updated.remote_id,
-            version=updated.version,
-            remote_updated_at=updated.updated_at,
-            synced_at=customer.updated_at,
-        )
+        _linked(run, customer, updated)
         return "pushed"
     raise RejectedError(
         f"{run.vendor} kept changing this customer while we updated it; it will be tried again."
@@ -322,14 +313,7 @@ def customer_apply_remote(run: Run, remote: RemoteCustomer) -> str:
         business_id=run.connection.business_id,
         **{FIELD_TO_MODEL[k]: v for k, v in dataclasses.asdict(theirs).items()},
     )
-    ref_set(
-        run.connection,
-        customer,
-        remote_id=remote.remote_id,
-        version=remote.version,
-        remote_updated_at=remote.updated_at,
-        synced_at=customer.updated_at,
-    )
+    _linked(run, customer, remote)
     return "created"
 
 

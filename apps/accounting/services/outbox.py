@@ -77,25 +77,33 @@ def write_open(
         if existing is not None:
             return existing
         key = ""
+    try:
+        return _next_revision_create(connection, filters, label, key=key)
+    except IntegrityError:  # a concurrent worker opened it first
+        return W.objects.filter(**filters).order_by("-revision").first()
+
+
+def _next_revision_create(
+    connection: IntegrationConnection, filters: dict, label: str, *, key: str = ""
+) -> AccountingWrite:
+    """Create the record's next revision, keyed by it unless a key is given (IntegrityError if a
+    concurrent worker took the same revision)."""
     revision = (W.objects.filter(**filters).aggregate(m=Max("revision"))["m"] or 0) + 1
     key = key or idempotency_key(
         connection_id=connection.pk,
-        entity=entity,
-        object_id=object_id,
-        action=action,
+        entity=filters["entity"],
+        object_id=filters["object_id"],
+        action=filters["action"],
         revision=revision,
     )
-    try:
-        with transaction.atomic():
-            return W.objects.create(
-                business_id=connection.business_id,
-                revision=revision,
-                idempotency_key=key,
-                label=label[:200],
-                **filters,
-            )
-    except IntegrityError:  # a concurrent worker opened it first
-        return W.objects.filter(**filters).order_by("-revision").first()
+    with transaction.atomic():
+        return W.objects.create(
+            business_id=connection.business_id,
+            revision=revision,
+            idempotency_key=key,
+            label=label[:200],
+            **filters,
+        )
 
 
 def write_open_revision(
@@ -118,23 +126,8 @@ def write_open_revision(
         waiting = W.objects.filter(**filters, status=W.Status.PENDING).order_by("-revision").first()
         if waiting is not None:
             return waiting
-        revision = (W.objects.filter(**filters).aggregate(m=Max("revision"))["m"] or 0) + 1
-        key = idempotency_key(
-            connection_id=connection.pk,
-            entity=entity,
-            object_id=object_id,
-            action=action,
-            revision=revision,
-        )
         try:
-            with transaction.atomic():
-                return W.objects.create(
-                    business_id=connection.business_id,
-                    revision=revision,
-                    idempotency_key=key,
-                    label=label[:200],
-                    **filters,
-                )
+            return _next_revision_create(connection, filters, label)
         except IntegrityError:
             continue
     raise IntegrityError(f"could not open a {action} of {entity} {object_id}")
