@@ -1,5 +1,6 @@
 """Workers reuse database connections between tasks but still drop broken ones."""
 
+import pytest
 from django.db import connection
 
 from thorbis.celery import app, drop_stale_connections
@@ -10,6 +11,8 @@ def test_workers_reuse_connections_between_tasks():
 
 
 def test_an_unusable_connection_is_dropped_before_the_next_task(transactional_db):
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        pytest.skip("Django never closes an in-memory SQLite connection: it would lose the data")
     connection.ensure_connection()
     connection.errors_occurred = True  # what Django marks after a failed query
     connection.close_at = None

@@ -2,6 +2,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Round
 
 from .base import BusinessOwned, Timestamped
 from .business import currency_code_validator
@@ -46,8 +47,10 @@ class Invoice(BusinessOwned, Timestamped):
         ordering = ["-created_at"]
         constraints = [
             models.UniqueConstraint(fields=["business", "number"], name="invoice_number_unique"),
+            # Rounded to cents: SQLite keeps decimals as binary floats, where 173.45 + 12.35 is
+            # 185.79999999999998, and an exact comparison would refuse a correct invoice.
             models.CheckConstraint(
-                condition=models.Q(total=models.F("subtotal") + models.F("tax")),
+                condition=models.Q(total=Round(models.F("subtotal") + models.F("tax"), 2)),
                 name="invoice_total_is_subtotal_plus_tax",
             ),
             models.CheckConstraint(

@@ -6,7 +6,6 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from apps.core import events
@@ -22,6 +21,7 @@ from apps.core.models import (
     WorkOrder,
     WorkOrderStatus,
 )
+from apps.core.money import money_sum
 from apps.core.services.invoices import (
     CENT,
     ZERO,
@@ -184,7 +184,7 @@ def payment_refund_record(
                     field="reference",
                 )
             return existing
-    refunded = locked.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
+    refunded = money_sum(locked.refunds.all())
     left = locked.amount - refunded
     if amount > left:
         raise DomainError(

@@ -6,10 +6,9 @@ with the line services, so billing.py stays about invoices as a whole, payments 
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from apps.core import events
@@ -23,15 +22,10 @@ from apps.core.models import (
     User,
     WorkOrderStatus,
 )
+from apps.core.money import CENT, ZERO, cents, money_sum
 from apps.core.services.work_orders import work_order_transition
 
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
 PAYABLE_STATUSES = frozenset({InvoiceStatus.OPEN, InvoiceStatus.OVERDUE})
-
-
-def _cents(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def invoice_recalculate(*, invoice: Invoice) -> Invoice:
@@ -41,9 +35,9 @@ def invoice_recalculate(*, invoice: Invoice) -> Invoice:
     date has passed. Lock the invoice row before calling.
     """
     lines = list(invoice.lines.all())
-    subtotal = _cents(sum((line.amount for line in lines), ZERO))
+    subtotal = cents(sum((line.amount for line in lines), ZERO))
     taxable = sum((line.amount for line in lines if line.taxable), ZERO)
-    tax = _cents(taxable * invoice.tax_rate / Decimal(100))
+    tax = cents(taxable * invoice.tax_rate / Decimal(100))
     invoice.subtotal, invoice.tax, invoice.total, invoice.amount_paid = (
         subtotal,
         tax,
@@ -59,8 +53,8 @@ def invoice_recalculate(*, invoice: Invoice) -> Invoice:
 
 
 def invoice_net_paid(invoice: Invoice) -> Decimal:
-    paid = invoice.payments.aggregate(total=Sum("amount"))["total"] or ZERO
-    refunded = invoice.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
+    paid = money_sum(invoice.payments.all())
+    refunded = money_sum(invoice.refunds.all())
     return paid - refunded
 
 

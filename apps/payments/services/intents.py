@@ -15,10 +15,11 @@ from functools import partial
 
 import structlog
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import Max
 
 from apps.core.errors import DomainError
 from apps.core.models import Invoice, PaymentMethod, User
+from apps.core.money import money_sum
 from apps.core.services.billing import payment_record
 from apps.payments.conf import idempotency_key
 from apps.payments.models import (
@@ -53,10 +54,11 @@ def default_payment_method_types(currency: str) -> list[str]:
 
 
 def _in_flight_total(invoice: Invoice) -> Decimal:
-    total = StripePaymentIntent.objects.filter(
-        invoice=invoice, status__in=IN_FLIGHT, payment__isnull=True
-    ).aggregate(total=Sum("amount"))["total"]
-    return total or ZERO
+    return money_sum(
+        StripePaymentIntent.objects.filter(
+            invoice=invoice, status__in=IN_FLIGHT, payment__isnull=True
+        )
+    )
 
 
 def payment_intent_create(

@@ -6,12 +6,12 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from apps.core.errors import DomainError
 from apps.core.models import Refund as CoreRefund
 from apps.core.models import User
+from apps.core.money import money_sum
 from apps.core.services.billing import payment_refund_record
 from apps.integrations.errors import RejectedError
 from apps.integrations.models import IntegrationConnection
@@ -47,7 +47,7 @@ def invoice_refund_record(
     )
     lost = sum((d.amount for d in intent.disputes.all() if d.status == "lost"), ZERO)
     from_payment = min(max(returned + lost - intent.unapplied_amount, ZERO), payment.amount)
-    recorded = payment.refunds.aggregate(total=Sum("amount"))["total"] or ZERO
+    recorded = money_sum(payment.refunds.all())
     amount = min(Decimal(amount), from_payment - recorded)
     if amount <= 0:
         return None

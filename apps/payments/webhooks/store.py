@@ -13,6 +13,7 @@ import json
 from collections.abc import Mapping
 
 from django.db import connection as db
+from django.db import transaction
 from django.utils import timezone
 
 from apps.integrations.inbox import storable_headers
@@ -114,6 +115,24 @@ def inbox_store(
             "",
             now,
         ]
-    with db.cursor() as cursor:
-        cursor.execute(_statement(with_activity), params)
-        return cursor.fetchone() is not None
+    if db.vendor == "postgresql":
+        with db.cursor() as cursor:
+            cursor.execute(_statement(with_activity), params)
+            return cursor.fetchone() is not None
+    # SQLite (the embedded default) has no data-modifying CTE: the same two inserts, in one
+    # transaction, so the activity row is counted only with the event it belongs to.
+    event_params, activity_params = params[: len(_EVENT_FIELDS)], params[len(_EVENT_FIELDS) :]
+    with transaction.atomic(), db.cursor() as cursor:
+        cursor.execute(_statement(False), event_params)
+        stored = cursor.fetchone() is not None
+        if with_activity:
+            cursor.execute(_activity_statement(), activity_params)
+        return stored
+
+
+def _activity_statement() -> str:
+    activity_table = db.ops.quote_name(IntegrationActivity._meta.db_table)
+    return (
+        f"INSERT INTO {activity_table} ({_columns(IntegrationActivity, _ACTIVITY_FIELDS)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(_ACTIVITY_FIELDS))})"
+    )
