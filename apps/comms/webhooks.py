@@ -28,8 +28,9 @@ from apps.comms.providers.twilio import (
 )
 from apps.comms.services.consent import classify_reply
 from apps.comms.services.email import TrackingApplyError
+from apps.integrations.activity import activity_record
 from apps.integrations.inbox import inbound_event_receive
-from apps.integrations.models import IntegrationConnection
+from apps.integrations.models import ActivityKind, IntegrationConnection, Outcome
 
 TWIML = "text/xml"
 logger = structlog.get_logger(__name__)
@@ -58,6 +59,16 @@ def _verified(request, *numbers: str):
         ):
             sender = next((s for s in senders if s.connection_id == connection.pk), None)
             return connection, sender
+    for connection in {c.pk: c for c in candidates}.values():
+        # Someone posted for this connection's numbers without its token: count it.
+        activity_record(
+            connection=connection,
+            kind=ActivityKind.WEBHOOK,
+            operation=f"twilio {request.path.rsplit('/', 1)[-1]} refused",
+            outcome=Outcome.REJECTED,
+            status_code=403,
+            error_message="The X-Twilio-Signature does not match this connection's auth token.",
+        )
     return None
 
 

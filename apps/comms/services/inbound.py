@@ -27,6 +27,7 @@ from apps.integrations.errors import EventRefused
 from apps.integrations.inbox import register_handler
 from apps.integrations.models import InboundEvent
 
+RECORDING_FINAL = ("completed", "absent", "failed")
 OPEN_STATUSES = ("new", "scheduled", "dispatched", "en_route", "on_site", "on_hold")
 
 
@@ -208,9 +209,11 @@ def call_status_apply(*, params: QueryDict, business, received_at: dt.datetime) 
 
 def call_recording_apply(*, params: QueryDict, business, received_at: dt.datetime) -> None:
     log = _call_log(business, params.get("CallSid", ""))
-    recordings = [
-        r for r in log.metadata.get("recordings", []) if r["sid"] != params.get("RecordingSid")
-    ]
+    sid, status = params.get("RecordingSid", ""), params.get("RecordingStatus", "")
+    known = [r for r in log.metadata.get("recordings", []) if r.get("sid") == sid]
+    if known and known[0].get("status") in RECORDING_FINAL and status not in RECORDING_FINAL:
+        return  # a late "in-progress" after the recording finished (callbacks are unordered)
+    recordings = [r for r in log.metadata.get("recordings", []) if r.get("sid") != sid]
     recordings.append(
         {
             "sid": params.get("RecordingSid", ""),
