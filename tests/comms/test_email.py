@@ -298,3 +298,22 @@ class TestAnymailTrackingWebhook(WebhookContract):
 
     def refusal_recorded(self):
         return any(entry["event"] == "email_tracking_refused" for entry in self.logs)
+
+
+def test_every_mounted_tracking_endpoint_answers_garbage_with_a_client_error(client):
+    """Whichever ESP a deployment picks, a malformed tracking post is a 4xx (or a 200 for an
+    authentic post that holds nothing to apply), never a 500."""
+    from apps.comms.webhooks_urls import anymail_tracking
+    from tests.webhooks import MALFORMED
+
+    assert len(anymail_tracking) >= 10
+    for pattern in anymail_tracking:
+        path = f"/webhooks/anymail/{pattern.pattern}"
+        for shape, (body, content_type) in MALFORMED.items():
+            if body is None:
+                continue  # over the upload limit: refused by Django before any view
+            for auth in (_auth(), {}):
+                response = client.post(path, body, content_type=content_type, **auth)
+                status = response.status_code
+                assert status < 300 or 400 <= status < 500, (path, shape, status)
+                assert auth or status >= 400, (path, shape, "accepted without credentials")
