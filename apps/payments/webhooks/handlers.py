@@ -1,8 +1,10 @@
 """Processing of stored Stripe events, in a worker (registered with the inbox as "stripe").
 
-Each handler parses the event's object into a typed view, finds our row through the connection's
-business, and calls one service. A handler that raises leaves the event `failed` with its error;
-`manage.py replay_inbound_events --provider stripe` runs it again.
+Each handler parses the event's object into a typed view, finds our row within the receiving
+connection (apps.payments.services.common.webhook_row), and calls one service. An id held by
+another connection, or metadata of another business, raises EventRefused: the event is `refused`
+and nothing is applied. A handler that raises anything else leaves the event `failed` with its
+error; `manage.py replay_inbound_events --provider stripe` runs it again.
 """
 
 from __future__ import annotations

@@ -9,7 +9,8 @@ rejection, for monitoring).
 
 Per-connection URLs serve businesses with their own Stripe account (the endpoint's secret lives in
 the connection's encrypted credentials); the bare URL serves a Connect platform whose events carry
-`account`, with secrets from PAYMENTS_STRIPE_PLATFORM_WEBHOOK_SECRETS.
+`account`, with secrets from PAYMENTS_STRIPE_PLATFORM_WEBHOOK_SECRETS. An account claimed by more
+than one connection routes to none (the worker refuses the event).
 
 The hot path is small on purpose (see docs/payments.md, Benchmark): the connection's decrypted
 secrets are cached per process for a few seconds, only the envelope's id and type are read, and
