@@ -297,7 +297,11 @@ LOGGING = {
         },
         "console": {
             "()": "structlog.stdlib.ProcessorFormatter",
-            "processor": structlog.dev.ConsoleRenderer(colors=False),
+            # Tracebacks without local variables: those hold request bodies and credentials.
+            "processor": structlog.dev.ConsoleRenderer(
+                colors=False,
+                exception_formatter=structlog.dev.RichTracebackFormatter(show_locals=False),
+            ),
         },
     },
     "handlers": {"default": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},

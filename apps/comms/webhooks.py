@@ -2,14 +2,18 @@
 
 The signed URL is rebuilt from PUBLIC_BASE_URL (what Twilio was configured to call), never from
 the request's Host, so a TLS-terminating proxy cannot break validation. A bad signature is 403 and
-nothing is stored. Work happens in apps.comms.services.inbound, from the inbox, in a worker.
+nothing is stored. Work happens in apps.comms.services.inbound, from the inbox, in a worker, where
+message and call SIDs are looked up only among the receiving connection's business's logs.
 """
 
 from __future__ import annotations
 
+from functools import wraps
 from urllib.parse import urlencode
 
+import structlog
 from django.conf import settings
+from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponse, HttpResponseForbidden
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -23,10 +27,13 @@ from apps.comms.providers.twilio import (
     twiml_message,
 )
 from apps.comms.services.consent import classify_reply
+from apps.comms.services.email import TrackingApplyError
+from apps.integrations.activity import activity_record
 from apps.integrations.inbox import inbound_event_receive
-from apps.integrations.models import IntegrationConnection
+from apps.integrations.models import ActivityKind, IntegrationConnection, Outcome
 
 TWIML = "text/xml"
+logger = structlog.get_logger(__name__)
 
 
 def _verified(request, *numbers: str):
@@ -52,13 +59,25 @@ def _verified(request, *numbers: str):
         ):
             sender = next((s for s in senders if s.connection_id == connection.pk), None)
             return connection, sender
+    for connection in {c.pk: c for c in candidates}.values():
+        # Someone posted for this connection's numbers without its token: count it.
+        activity_record(
+            connection=connection,
+            kind=ActivityKind.WEBHOOK,
+            operation=f"twilio {request.path.rsplit('/', 1)[-1]} refused",
+            outcome=Outcome.REJECTED,
+            status_code=403,
+            error_message="The X-Twilio-Signature does not match this connection's auth token.",
+        )
     return None
 
 
 def _store(request, connection, event_id: str, event_type: str) -> None:
     inbound_event_receive(
         provider="twilio",
-        provider_event_id=event_id,
+        # Scoped by connection: a SID another account posts first cannot claim the dedupe key
+        # of the real callback (the inbox's key is unique across all connections).
+        provider_event_id=f"{connection.pk}:{event_id}",
         event_type=event_type,
         body=urlencode(list(request.POST.lists()), doseq=True),
         headers=dict(request.headers),
@@ -178,3 +197,25 @@ def voice_recording(request):
         return HttpResponse("RecordingSid and CallSid are required.", status=400)
     _store(request, found[0], f"recording:{sid}:{status}", "call.recording")
     return HttpResponse(status=204)
+
+
+def anymail_guarded(view):
+    """anymail's tracking view, with a malformed webhook answered 400 instead of 500.
+
+    anymail checks the basic auth (a failure is its SuspiciousOperation: 400) and then parses
+    the ESP's payload without guarding it: an empty, non-JSON or wrongly shaped body raises
+    whatever json or a KeyError raises. Those are the sender's fault (400, logged by class name,
+    never the body); a failure in our own receiver stays a 500 so the ESP retries.
+    """
+
+    @wraps(view)
+    def guarded(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except (TrackingApplyError, SuspiciousOperation):
+            raise
+        except Exception as exc:
+            logger.warning("anymail_webhook_malformed", path=request.path, error=type(exc).__name__)
+            return HttpResponse("Malformed webhook payload.", status=400, content_type="text/plain")
+
+    return guarded

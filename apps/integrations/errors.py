@@ -3,6 +3,9 @@
 - TemporaryError: try again later (timeouts, 5xx, 429). RateLimited carries when.
 - AuthenticationError: credentials are wrong or revoked; retrying cannot help, a person must act.
 - RejectedError: the vendor understood and refused this record; fix the data, not the connection.
+
+EventRefused is ours, not the vendor's: a verified webhook event names an object of another
+connection or business, so it is refused (never applied, never retried) and recorded.
 """
 
 from __future__ import annotations
@@ -39,3 +42,19 @@ class RejectedError(ProviderError):
 
 class NotConfigured(ProviderError):
     """The connection lacks something the provider needs (no credentials, unknown provider)."""
+
+
+class EventRefused(Exception):
+    """A verified webhook event names an object that is not the receiving connection's.
+
+    Raised by inbox handlers; the inbox marks the event `refused` (its writes rolled back) and
+    counts a rejected webhook on `connection` (the one that received or was routed the event).
+    """
+
+    def __init__(self, message: str, *, connection=None):
+        super().__init__(message)
+        self.message = message
+        self.connection = connection
+
+    def __str__(self) -> str:
+        return self.message

@@ -16,7 +16,9 @@ import structlog
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from apps.integrations.models import InboundEvent, IntegrationConnection
+from apps.integrations.activity import activity_record
+from apps.integrations.errors import EventRefused
+from apps.integrations.models import ActivityKind, InboundEvent, IntegrationConnection, Outcome
 
 logger = structlog.get_logger(__name__)
 
@@ -97,6 +99,8 @@ def inbound_event_process(*, event_id: int, force: bool = False) -> InboundEvent
         try:
             with transaction.atomic():  # a failing handler rolls back its own writes only
                 handler(event)
+        except EventRefused as exc:
+            _refused(event, exc)
         except Exception as exc:
             event.status = InboundEvent.Status.FAILED
             event.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"[:4000]
@@ -111,6 +115,33 @@ def inbound_event_process(*, event_id: int, force: bool = False) -> InboundEvent
             )
         event.save(update_fields=["status", "error", "attempts", "processed_at"])
         return event
+
+
+def _refused(event: InboundEvent, exc: EventRefused) -> None:
+    """Never applied and not retried: the row says why, the connection counts a rejection."""
+    connection = exc.connection or event.connection
+    event.status, event.error = InboundEvent.Status.REFUSED, str(exc)[:4000]
+    if connection is not None and event.connection_id is None:
+        # Routed (e.g. by Stripe's `account`) before being refused: show it to that business.
+        event.connection, event.business_id = connection, connection.business_id
+        InboundEvent.objects.filter(pk=event.pk).update(
+            connection=connection, business_id=connection.business_id
+        )
+    if connection is not None:
+        activity_record(
+            connection=connection,
+            kind=ActivityKind.WEBHOOK,
+            operation=f"{event.provider} {event.event_type} refused",
+            outcome=Outcome.REJECTED,
+            error_message=str(exc),
+        )
+    logger.warning(
+        "inbound_event_refused",
+        event_id=event.pk,
+        provider=event.provider,
+        connection_id=connection.pk if connection else None,
+        reason=str(exc)[:300],
+    )
 
 
 def inbound_event_replay(*, event: InboundEvent) -> InboundEvent:

@@ -76,7 +76,16 @@ def _metadata(data: dict) -> dict[str, str]:
 def _list_data(value: Any) -> list[dict]:
     if isinstance(value, dict):
         value = value.get("data")
+    if value is not None and not isinstance(value, list):
+        raise PayloadError("a list is not a list")
     return [v for v in (value or []) if isinstance(v, dict)]
+
+
+def _strings(data: dict, key: str) -> tuple[str, ...]:
+    value = data.get(key) or ()
+    if not isinstance(value, list | tuple):
+        raise PayloadError(f"'{key}' is not a list")
+    return tuple(str(v) for v in value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,7 +125,7 @@ def parse_intent(data: Any) -> RemoteIntent:
         client_secret=_str(d, "client_secret"),
         latest_charge=charge,
         payment_method=_str(d, "payment_method"),
-        payment_method_types=tuple(str(t) for t in d.get("payment_method_types") or ()),
+        payment_method_types=_strings(d, "payment_method_types"),
         failure_message=str(error.get("message") or "") if isinstance(error, dict) else "",
         customer=_str(d, "customer"),
         created=_ts(d, "created"),
@@ -235,6 +244,24 @@ def parse_payment_method(data: Any) -> RemotePaymentMethod:
         exp_month=card.get("exp_month") if isinstance(card.get("exp_month"), int) else None,
         exp_year=card.get("exp_year") if isinstance(card.get("exp_year"), int) else None,
         bank_name=str(bank.get("bank_name") or ""),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteSetupIntent:
+    id: str
+    status: str
+    customer: str
+    payment_method: str
+
+
+def parse_setup_intent(data: Any) -> RemoteSetupIntent:
+    d = _obj(data, "setup_intent")
+    return RemoteSetupIntent(
+        id=_str(d, "id", required=True),
+        status=_str(d, "status"),
+        customer=_str(d, "customer"),
+        payment_method=_str(d, "payment_method"),
     )
 
 

@@ -1,16 +1,24 @@
-"""Twilio webhooks: signatures, the inbox, duplicates, out-of-order callbacks, voice TwiML."""
+"""Twilio webhooks: signatures, the inbox, SIDs scoped to the receiving business, voice TwiML; the
+shared contract (tests/webhooks.py) runs for every Twilio endpoint."""
+
+from typing import ClassVar
+from urllib.parse import urlencode
 
 import pytest
+from django.http import QueryDict
 
-from apps.comms.models import AppointmentConfirmation, CommunicationLog, ConsentRecord
-from apps.integrations.models import InboundEvent
+from apps.comms.models import AppointmentConfirmation, CommunicationLog, ConsentRecord, SenderNumber
+from apps.integrations.models import InboundEvent, IntegrationActivity, Outcome
 from tests import factories as f
-from tests.comms.conftest import post_twilio
+from tests.comms.conftest import AUTH_TOKEN, PUBLIC, post_twilio, sign
+from tests.webhooks import WebhookContract
 
 pytestmark = pytest.mark.django_db
 STATUS = "/webhooks/twilio/status"
 SMS = "/webhooks/twilio/sms"
 VOICE = "/webhooks/twilio/voice"
+VOICE_STATUS = "/webhooks/twilio/voice/status"
+VOICE_RECORDING = "/webhooks/twilio/voice/recording"
 
 
 @pytest.fixture
@@ -37,17 +45,6 @@ def _status(sid="SM123", status="delivered", **extra):
         "To": "+13035550123",
         **extra,
     }
-
-
-def test_bad_signature_is_403_and_stores_nothing(
-    client, sent_log, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
-        response = post_twilio(client, STATUS, _status(), token="wrong-token")
-    assert response.status_code == 403
-    assert InboundEvent.objects.count() == 0
-    sent_log.refresh_from_db()
-    assert sent_log.status == "queued"
 
 
 def test_signature_over_a_different_url_is_refused(client, sent_log):
@@ -265,3 +262,310 @@ def test_another_business_token_cannot_post_for_our_number(
     assert response.status_code == 403
     assert not InboundEvent.objects.exists()
     assert not ConsentRecord.objects.exists()
+
+
+# --- tenancy: SIDs are looked up within the receiving business (issue 12, item 3) ---------------
+RIVAL_SID = "AC" + "2" * 32
+RIVAL_TOKEN = "rival-token-456"
+RIVAL_NUMBER = "+13035550200"
+
+
+@pytest.fixture
+def rival_sender(other_business, twilio):
+    from tests.comms.conftest import twilio_connection_for
+
+    rival = twilio_connection_for(other_business, twilio.url, name="Rival Twilio")
+    rival.credentials = {"account_sid": RIVAL_SID, "auth_token": RIVAL_TOKEN}
+    rival.external_account_id = RIVAL_SID
+    rival.save()
+    return SenderNumber.objects.create(
+        business=other_business, role="main", phone=RIVAL_NUMBER, connection=rival
+    )
+
+
+def _refused_on(connection) -> InboundEvent:
+    return InboundEvent.objects.get(connection=connection, status=InboundEvent.Status.REFUSED)
+
+
+def test_a_status_callback_for_another_business_message_is_refused(
+    client, sent_log, rival_sender, django_capture_on_commit_callbacks
+):
+    params = _status(sid=sent_log.provider_id, From=RIVAL_NUMBER, AccountSid=RIVAL_SID)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_twilio(client, STATUS, params, token=RIVAL_TOKEN)
+
+    assert response.status_code == 204
+    assert sent_log.provider_id in _refused_on(rival_sender.connection).error
+    sent_log.refresh_from_db()
+    assert sent_log.status == "queued" and sent_log.status_history == []
+
+
+def test_an_inbound_text_reusing_another_business_sid_is_refused(
+    client, business, customer, rival_sender, django_capture_on_commit_callbacks
+):
+    ours = CommunicationLog.objects.create(
+        business=business,
+        channel="sms",
+        direction="inbound",
+        recipient="+13035550100",
+        provider_id="SM_ours",
+        body="hello",
+    )
+    params = {
+        "MessageSid": ours.provider_id,
+        "From": "+13035550123",
+        "To": RIVAL_NUMBER,
+        "Body": "STOP",
+        "AccountSid": RIVAL_SID,
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        assert post_twilio(client, SMS, params, token=RIVAL_TOKEN).status_code == 200
+
+    _refused_on(rival_sender.connection)
+    assert list(CommunicationLog.objects.values_list("provider_id", flat=True)) == ["SM_ours"]
+    assert not ConsentRecord.objects.exists()
+
+
+def test_the_inbox_key_of_a_callback_is_per_connection(
+    client, sent_log, rival_sender, django_capture_on_commit_callbacks
+):
+    """B posting A's SID first must not make A's real callback look like a duplicate."""
+    forged = _status(sid=sent_log.provider_id, From=RIVAL_NUMBER, AccountSid=RIVAL_SID)
+    with django_capture_on_commit_callbacks(execute=True):
+        post_twilio(client, STATUS, forged, token=RIVAL_TOKEN)
+        post_twilio(client, STATUS, _status(sid=sent_log.provider_id))
+
+    sent_log.refresh_from_db()
+    assert sent_log.status == "delivered"
+
+
+def test_a_forged_signature_for_our_number_is_counted_on_our_connection(
+    client, main_sender, rival_sender
+):
+    params = {"MessageSid": "SMf", "From": "+13035550123", "To": "+13035550100", "Body": "hi"}
+    assert post_twilio(client, SMS, params, token=RIVAL_TOKEN).status_code == 403
+    refusal = IntegrationActivity.objects.get(connection=main_sender.connection)
+    assert (refusal.outcome, refusal.status_code) == (Outcome.REJECTED, 403)
+
+
+# --- the shared webhook contract (tests/webhooks.py) ---------------------------------------------
+class _TwilioContract(WebhookContract):
+    key, other_key = AUTH_TOKEN, RIVAL_TOKEN
+
+    @pytest.fixture(autouse=True)
+    def _arrange(self, business, customer, main_sender, rival_sender):
+        self.business, self.customer = business, customer
+        self.connection, self.rival = main_sender.connection, rival_sender.connection
+
+    def encode(self, payload):
+        return urlencode(payload).encode(), "application/x-www-form-urlencoded"
+
+    def sign(self, body, *, key, path, content_type, timestamp):
+        params = {}
+        if content_type == "application/x-www-form-urlencoded":
+            params = dict(QueryDict(body.decode("utf-8", "replace")).items())
+        return {"X-Twilio-Signature": sign(PUBLIC + path, params, key)}
+
+    def refusal_recorded(self):
+        return InboundEvent.objects.filter(
+            connection=self.rival, status=InboundEvent.Status.REFUSED
+        ).exists()
+
+
+class TestTwilioMessageStatusCallback(_TwilioContract):
+    path = STATUS
+
+    @pytest.fixture(autouse=True)
+    def _log(self, _arrange, sent_log):
+        self.log = sent_log
+
+    def event(self, name):
+        return _status(sid=self.log.provider_id, status="sent" if name == "older" else "delivered")
+
+    def state(self):
+        self.log.refresh_from_db()
+        return self.log.status, [h["status"] for h in self.log.status_history]
+
+    def applied(self):
+        return self.state()[1].count("delivered")
+
+    def after_out_of_order(self):
+        return "delivered", ["delivered", "sent"]  # the late "sent" is history, not status
+
+    def wrong_tenant(self):
+        forged = _status(sid=self.log.provider_id, From=RIVAL_NUMBER, AccountSid=RIVAL_SID)
+        return self.deliver(forged, key=RIVAL_TOKEN)
+
+
+class TestTwilioInboundSms(_TwilioContract):
+    path = SMS
+    BODIES: ClassVar[dict[str, str]] = {
+        "older": "first",
+        "first": "Can you come after 3?",
+        "newer": "second",
+    }
+
+    @pytest.fixture(autouse=True)
+    def _existing(self, _arrange):
+        CommunicationLog.objects.create(
+            business=self.business,
+            channel="sms",
+            direction="inbound",
+            recipient="+13035550100",
+            provider_id="SM_in_earlier",
+            body="earlier",
+        )
+
+    def event(self, name):
+        return {
+            "AccountSid": "AC" + "1" * 32,
+            "MessageSid": f"SM_in_{name}",
+            "From": "+13035550123",
+            "To": "+13035550100",
+            "Body": self.BODIES[name],
+        }
+
+    def state(self):
+        return sorted(
+            CommunicationLog.objects.filter(
+                business=self.business, direction="inbound"
+            ).values_list("provider_id", "body")
+        )
+
+    def applied(self):
+        return CommunicationLog.objects.filter(provider_id="SM_in_first").count()
+
+    def after_out_of_order(self):
+        # Inbound texts carry no time to order by: each is kept once, whatever the order.
+        return [("SM_in_earlier", "earlier"), ("SM_in_newer", "second"), ("SM_in_older", "first")]
+
+    def wrong_tenant(self):
+        forged = {
+            **self.event("first"),
+            "MessageSid": "SM_in_earlier",
+            "To": RIVAL_NUMBER,
+            "Body": "STOP",
+            "AccountSid": RIVAL_SID,
+        }
+        return self.deliver(forged, key=RIVAL_TOKEN)
+
+
+class TestTwilioInboundVoice(_TwilioContract):
+    path = VOICE
+
+    def event(self, name):
+        return {
+            "CallSid": "CA_in_1",
+            "From": "+13035550123",
+            "To": "+13035550100",
+            "CallStatus": "ringing",
+            "AccountSid": "AC" + "1" * 32,
+        }
+
+    def state(self):
+        return sorted(
+            CommunicationLog.objects.filter(business=self.business, channel="voice").values_list(
+                "provider_id", "status"
+            )
+        )
+
+    def applied(self):
+        return CommunicationLog.objects.filter(provider_id="CA_in_1").count()
+
+    def out_of_order(self):
+        assert self.deliver(self.event("first")).status_code == 200
+        call = {"CallSid": "CA_in_1", "From": "+13035550123", "To": "+13035550100"}
+        for status in ("completed", "in-progress"):  # the late "in-progress" after the end
+            response = self.deliver({**call, "CallStatus": status}, path=VOICE_STATUS)
+            assert response.status_code == 204
+
+    def after_out_of_order(self):
+        return [("CA_in_1", "completed")]
+
+    def wrong_tenant(self):
+        # B's token cannot speak for A's number: 403 before anything is stored.
+        return self.deliver(self.event("first"), key=RIVAL_TOKEN)
+
+    def refusal_recorded(self):
+        return (
+            IntegrationActivity.objects.filter(
+                connection=self.connection, outcome=Outcome.REJECTED
+            ).exists()
+            and not InboundEvent.objects.exists()
+        )
+
+
+class _OutboundCallContract(_TwilioContract):
+    @pytest.fixture(autouse=True)
+    def _call(self, _arrange):
+        self.call = CommunicationLog.objects.create(
+            business=self.business,
+            channel="voice",
+            direction="outbound",
+            recipient="+13035550123",
+            provider_id="CA9",
+            status="queued",
+        )
+
+    def _forged(self, payload):
+        return self.deliver(
+            {**payload, "From": RIVAL_NUMBER, "AccountSid": RIVAL_SID}, key=RIVAL_TOKEN
+        )
+
+
+class TestTwilioCallStatusCallback(_OutboundCallContract):
+    path = VOICE_STATUS
+
+    def event(self, name):
+        status = "ringing" if name == "older" else "completed"
+        return {
+            "AccountSid": "AC" + "1" * 32,
+            "CallSid": "CA9",
+            "CallStatus": status,
+            "CallDuration": "42",
+            "From": "+13035550100",
+            "To": "+13035550123",
+        }
+
+    def state(self):
+        self.call.refresh_from_db()
+        return self.call.status, self.call.metadata.get("duration_s")
+
+    def applied(self):
+        self.call.refresh_from_db()
+        return [h["status"] for h in self.call.status_history].count("completed")
+
+    def after_out_of_order(self):
+        return "completed", 42
+
+    def wrong_tenant(self):
+        return self._forged(self.event("newer"))
+
+
+class TestTwilioRecordingCallback(_OutboundCallContract):
+    path = VOICE_RECORDING
+
+    def event(self, name):
+        status = "in-progress" if name == "older" else "completed"
+        return {
+            "AccountSid": "AC" + "1" * 32,
+            "CallSid": "CA9",
+            "RecordingSid": "RE1",
+            "RecordingStatus": status,
+            "RecordingUrl": "https://api.twilio.com/rec/RE1",
+            "From": "+13035550100",
+            "To": "+13035550123",
+        }
+
+    def state(self):
+        self.call.refresh_from_db()
+        return [(r["sid"], r["status"]) for r in self.call.metadata.get("recordings", [])]
+
+    def applied(self):
+        return InboundEvent.objects.filter(status=InboundEvent.Status.PROCESSED).count()
+
+    def after_out_of_order(self):
+        return [("RE1", "completed")]
+
+    def wrong_tenant(self):
+        return self._forged(self.event("newer"))

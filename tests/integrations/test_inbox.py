@@ -114,3 +114,59 @@ def test_handler_writes_roll_back_when_it_fails(business, run_on_commit):
 def test_replay_command_rejects_naive_since(db):
     with pytest.raises(CommandError, match="UTC offset"):
         call_command("replay_inbound_events", "--since", "2026-11-01T00:00:00")
+
+
+def test_a_refused_event_rolls_back_is_counted_and_not_replayed(business, run_on_commit):
+    from apps.integrations.errors import EventRefused
+    from apps.integrations.models import IntegrationActivity, Outcome
+    from tests import factories as f
+
+    connection = f.IntegrationConnectionFactory(business=business, provider="stripe")
+
+    def handler(event):
+        f.CustomerFactory(business=business, display_name="half-applied")
+        raise EventRefused("pi_x is not one of this connection's objects; refused.")
+
+    inbox.register_handler("acme-pay")(handler)
+    try:
+        event, _ = run_on_commit(
+            inbox.inbound_event_receive,
+            provider="acme-pay",
+            provider_event_id="evt_foreign",
+            body="{}",
+            event_type="payment.succeeded",
+            connection=connection,
+        )
+        event.refresh_from_db()
+        assert event.status == InboundEvent.Status.REFUSED and "pi_x" in event.error
+        activity = IntegrationActivity.objects.get(connection=connection)
+        assert activity.outcome == Outcome.REJECTED and "pi_x" in activity.error_message
+        from apps.core.models import Customer
+
+        assert not Customer.objects.filter(display_name="half-applied").exists()
+        # The default replay (failed events) leaves refused ones alone.
+        call_command("replay_inbound_events", stdout=io.StringIO())
+        event.refresh_from_db()
+        assert event.attempts == 1
+    finally:
+        inbox.unregister_handler("acme-pay")
+
+
+def test_a_refusal_routed_to_a_connection_lands_on_that_connection(business, run_on_commit):
+    from apps.integrations.errors import EventRefused
+    from tests import factories as f
+
+    connection = f.IntegrationConnectionFactory(business=business, provider="stripe")
+
+    def handler(event):
+        raise EventRefused("not this account's", connection=connection)
+
+    inbox.register_handler("acme-pay")(handler)
+    try:
+        event, _ = run_on_commit(
+            inbox.inbound_event_receive, provider="acme-pay", provider_event_id="e1", body="{}"
+        )
+    finally:
+        inbox.unregister_handler("acme-pay")
+    event.refresh_from_db()
+    assert (event.connection, event.business_id) == (connection, business.pk)

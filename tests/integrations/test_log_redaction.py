@@ -48,3 +48,28 @@ def test_the_gunicorn_access_log_masks_tracking_tokens():
     atoms = RedactingLogger(Config()).atoms(resp, req, environ, dt.timedelta(milliseconds=3))
     assert "eyJ3" not in repr(atoms)
     assert atoms["r"] == f"GET /track/{MASK}/ HTTP/1.1"
+
+
+def test_console_tracebacks_carry_no_local_variables():
+    """A webhook view's locals hold the raw body (and credentials): tracebacks must not show them."""
+    import logging.config
+
+    from thorbis.settings import LOGGING
+
+    formatter = logging.config.DictConfigurator(LOGGING).configure_formatter(
+        dict(LOGGING["formatters"]["console"])
+    )
+
+    def view(body):
+        raise ValueError("bad payload")
+
+    secret = "YDOB-KOOHBEW-TERCES"[::-1]  # not in the source lines the traceback shows
+    try:
+        view(secret.encode())
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("django.request", logging.ERROR, __file__, 1, "boom", (), None)
+        record.exc_info = sys.exc_info()
+    rendered = formatter.format(record)
+    assert "bad payload" in rendered and secret not in rendered

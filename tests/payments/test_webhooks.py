@@ -1,20 +1,26 @@
 """/webhooks/stripe: verified with the SDK, stored once, answered at once, processed in a worker."""
 
+import hashlib
+import hmac
 import json
 import time
+from decimal import Decimal
 
 import pytest
 
+from apps.core.models import InvoiceStatus, Payment
 from apps.integrations.models import IntegrationActivity, Outcome
 from apps.integrations.models.inbox import InboundEvent
-from apps.payments.models import StripePaymentIntent
+from apps.payments.models import IntentStatus, StripePaymentIntent
 from tests.payments.conftest import (
     OLD_WEBHOOK_SECRET,
     WEBHOOK_SECRET,
+    intent_object,
     make_connection,
     stripe_event,
     stripe_signature,
 )
+from tests.webhooks import WebhookContract
 
 
 @pytest.fixture
@@ -198,3 +204,122 @@ def test_handler_failure_stays_on_the_row_and_rolls_back(connection, post_event,
     assert stored.status == InboundEvent.Status.FAILED
     assert "missing 'status'" in stored.error
     assert not StripePaymentIntent.objects.filter(stripe_id="pi_broken").exists()
+
+
+# --- the shared webhook contract (tests/webhooks.py) ---------------------------------------------
+RIVAL_SECRET = "whsec_rival_business_0001"
+PLATFORM_SECRET = "whsec_platform_current_0001"
+
+
+class _StripeContract(WebhookContract):
+    signs_timestamp = True
+
+    @pytest.fixture(autouse=True)
+    def _arrange(self, business, other_business, make_invoice):
+        self.connection = make_connection(
+            business, "http://127.0.0.1:9", external_account_id="acct_tenant_a"
+        )
+        self.rival = make_connection(
+            other_business,
+            "http://127.0.0.1:9",
+            external_account_id="acct_tenant_b",
+            credentials={"secret_key": "sk_test_rival", "webhook_secret": RIVAL_SECRET},
+        )
+        self.invoice = make_invoice(business)
+        self.rival_invoice = make_invoice(other_business)
+        self.record = StripePaymentIntent.objects.create(
+            business=business,
+            connection=self.connection,
+            invoice=self.invoice,
+            customer=self.invoice.customer,
+            idempotency_key=f"thorbis:pi:{self.invoice.pk}:1:25000",
+            stripe_id="pi_tenant_a",
+            amount=self.invoice.balance_due,
+            currency="USD",
+            payment_method_types=["card"],
+        )
+
+    account = "acct_tenant_a"
+
+    def sign(self, body, *, key, path, content_type, timestamp):
+        t = int(time.time()) if timestamp is None else timestamp
+        digest = hmac.new(key.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+        return {"Stripe-Signature": f"t={t},v1={digest}"}
+
+    def _event(self, kind, obj, *, created=None, account=None):
+        return stripe_event(kind, obj, created=created, account=account)
+
+    def event(self, name):
+        now = int(time.time())
+        if name == "older":
+            obj = intent_object(self.record, status="processing")
+            return self._event("payment_intent.processing", obj, created=now - 300)
+        return self._event("payment_intent.succeeded", intent_object(self.record), created=now)
+
+    def state(self):
+        self.record.refresh_from_db()
+        self.invoice.refresh_from_db()
+        return (
+            self.record.status,
+            self.invoice.status,
+            self.invoice.amount_paid,
+            Payment.objects.filter(invoice=self.invoice).count(),
+        )
+
+    def applied(self):
+        return Payment.objects.filter(invoice=self.invoice).count()
+
+    def after_out_of_order(self):
+        return (IntentStatus.SUCCEEDED, InvoiceStatus.PAID, Decimal("250.00"), 1)
+
+    def _forged(self, **envelope):
+        # B's event names A's PaymentIntent, for one of B's own invoices.
+        obj = intent_object(
+            self.record, metadata={"thorbis_invoice_id": str(self.rival_invoice.pk)}
+        )
+        return stripe_event("payment_intent.succeeded", obj, **envelope)
+
+    def refusal_recorded(self):
+        self.rival_invoice.refresh_from_db()
+        return (
+            InboundEvent.objects.filter(
+                connection=self.rival, status=InboundEvent.Status.REFUSED
+            ).exists()
+            and IntegrationActivity.objects.filter(
+                connection=self.rival, outcome=Outcome.REJECTED
+            ).exists()
+            and self.rival_invoice.status == InvoiceStatus.OPEN
+            and not StripePaymentIntent.objects.filter(connection=self.rival).exists()
+        )
+
+
+class TestStripeConnectionWebhook(_StripeContract):
+    key, other_key = WEBHOOK_SECRET, RIVAL_SECRET
+
+    @pytest.fixture(autouse=True)
+    def _path(self, _arrange):
+        self.path = f"/webhooks/stripe/{self.connection.pk}"
+
+    def wrong_tenant(self):
+        body = json.dumps(self._forged()).encode()
+        return self.post(
+            body, "application/json", key=RIVAL_SECRET, path=f"/webhooks/stripe/{self.rival.pk}"
+        )
+
+
+class TestStripePlatformWebhook(_StripeContract):
+    """A Connect platform's endpoint: one secret, events routed by their `account`."""
+
+    path = "/webhooks/stripe"
+    key, other_key = PLATFORM_SECRET, "whsec_not_the_platforms"
+
+    @pytest.fixture(autouse=True)
+    def _platform(self, settings):
+        settings.PAYMENTS_STRIPE_PLATFORM_WEBHOOK_SECRETS = [PLATFORM_SECRET]
+
+    def _event(self, kind, obj, *, created=None, account=None):
+        return stripe_event(kind, obj, created=created, account=account or "acct_tenant_a")
+
+    def wrong_tenant(self):
+        # Routed to B by its account; B's worker must not reach A's PaymentIntent.
+        return self.deliver(self._forged(account="acct_tenant_b"))

@@ -242,27 +242,59 @@ SOFT_BOUNCES = {"SoftBounce", "Transient", "DnsError"}
 SUPPRESS = {"bounced": "bounced", "complained": "complained", "rejected": "rejected"}
 
 
+class TrackingApplyError(Exception):
+    """Our own failure applying a verified tracking event (apps.comms.webhooks lets it be a 500,
+    so the ESP retries), as opposed to a malformed webhook (a 400)."""
+
+
 @receiver(tracking, dispatch_uid="comms_email_tracking")
 def email_tracking_receive(sender, event: AnymailTrackingEvent, esp_name: str, **kwargs) -> None:
-    email_tracking_apply(event=event, esp_name=esp_name)
+    try:
+        email_tracking_apply(event=event, esp_name=esp_name)
+    except Exception as exc:
+        raise TrackingApplyError(type(exc).__name__) from exc
+
+
+def _tracked_log(event: AnymailTrackingEvent) -> CommunicationLog | None:
+    """The email log row the event is about, within the business we sent it for.
+
+    We send every email with metadata {log_id, business_id}; the ESP echoes it. The ESP's
+    message id finds the row; the log id is a fallback only for a row of that business that has
+    no other message id. Rows of another business, and texts or calls, are never touched.
+    """
+    metadata = event.metadata if isinstance(event.metadata, dict) else {}
+    business_id = str(metadata.get("business_id") or "")
+    log_id = str(metadata.get("log_id") or "")
+    message_id = str(event.message_id or "")
+    emails = CommunicationLog.objects.select_for_update().filter(channel=Channel.EMAIL)
+    if business_id.isdigit():
+        emails = emails.filter(business_id=int(business_id))
+    if message_id:
+        log = emails.filter(provider_id=message_id[:100]).first()
+        if log is not None:
+            return log
+    if not (log_id.isdigit() and business_id.isdigit()):
+        return None
+    log = emails.filter(pk=int(log_id)).first()
+    if log is not None and log.provider_id and log.provider_id != message_id[:100]:
+        return None  # that row is another message's
+    return log
 
 
 @transaction.atomic
 def email_tracking_apply(*, event: AnymailTrackingEvent, esp_name: str) -> None:
     from apps.comms.services.sending import log_status_apply
 
-    log = None
-    log_id = (event.metadata or {}).get("log_id")
-    if event.message_id is not None and str(event.message_id):
-        log = (
-            CommunicationLog.objects.select_for_update()
-            .filter(channel="email", provider_id=str(event.message_id))
-            .first()
-        )
-    if log is None and log_id and str(log_id).isdigit():
-        log = CommunicationLog.objects.select_for_update().filter(pk=int(log_id)).first()
+    log = _tracked_log(event)
     if log is None:
-        logger.info("email_tracking_unmatched", esp=esp_name, message_id=event.message_id)
+        log_id = str((event.metadata or {}).get("log_id") or "")
+        if log_id.isdigit() and CommunicationLog.objects.filter(pk=int(log_id)).exists():
+            # Names a row outside its business (or a text, or another message's row): refused.
+            logger.warning(
+                "email_tracking_refused", esp=esp_name, message_id=event.message_id, log_id=log_id
+            )
+        else:
+            logger.info("email_tracking_unmatched", esp=esp_name, message_id=event.message_id)
         return
     event_key = f"{esp_name}:{event.event_type}:{event.event_id}:{event.timestamp}"
     seen = log.metadata.get("tracking_events", [])

@@ -23,9 +23,11 @@ from apps.comms.models import (
 from apps.comms.services.consent import classify_reply, consent_set
 from apps.comms.services.sending import _apply_error_code, log_status_apply
 from apps.core.models import Customer, WorkOrder
+from apps.integrations.errors import EventRefused
 from apps.integrations.inbox import register_handler
 from apps.integrations.models import InboundEvent
 
+RECORDING_FINAL = ("completed", "absent", "failed")
 OPEN_STATUSES = ("new", "scheduled", "dispatched", "en_route", "on_site", "on_hold")
 
 
@@ -48,13 +50,7 @@ def message_status_apply(*, params: QueryDict, business, received_at: dt.datetim
     sid = params.get("MessageSid") or params.get("SmsSid", "")
     status = params.get("MessageStatus") or params.get("SmsStatus", "")
     code = params.get("ErrorCode", "")
-    log = (
-        CommunicationLog.objects.select_for_update()
-        .filter(business=business, provider_id=sid)
-        .first()
-    )
-    if log is None:
-        raise LookupError(f"No message {sid} in the log yet")  # replayable once the send lands
+    log = _log_for(business, Channel.SMS, sid, what="message")
     log_status_apply(log, status, at=received_at, error_code=code)
     if code:
         log.error_message = log.error_message or f"Twilio error {code}"
@@ -68,6 +64,7 @@ def _customer_for(business, phone: str) -> Customer | None:
 
 def inbound_message_apply(*, params: QueryDict, business, received_at: dt.datetime) -> None:
     sender, body, sid = params.get("From", ""), params.get("Body", ""), params.get("MessageSid", "")
+    _refuse_foreign_sid(business, Channel.SMS, sid, what="message")
     customer = _customer_for(business, sender)
     work_order = None
     if customer is not None:
@@ -158,6 +155,7 @@ def _confirm(business, customer, log: CommunicationLog) -> None:
 
 def inbound_call_apply(*, params: QueryDict, business, received_at: dt.datetime) -> None:
     caller = params.get("From", "")
+    _refuse_foreign_sid(business, Channel.VOICE, params.get("CallSid", ""), what="call")
     customer = _customer_for(business, caller)
     CommunicationLog.objects.get_or_create(
         business=business,
@@ -177,29 +175,45 @@ def inbound_call_apply(*, params: QueryDict, business, received_at: dt.datetime)
 
 
 def _call_log(business, sid: str) -> CommunicationLog:
-    log = (
-        CommunicationLog.objects.select_for_update()
-        .filter(business=business, channel=Channel.VOICE, provider_id=sid)
-        .first()
-    )
-    if log is None:
-        raise LookupError(f"No call {sid} in the log yet")
-    return log
+    return _log_for(business, Channel.VOICE, sid, what="call")
+
+
+def _refuse_foreign_sid(business, channel: str, sid: str, *, what: str) -> None:
+    """A new inbound SID that another business's log already holds is forged: refuse it."""
+    taken = CommunicationLog.objects.filter(channel=channel, provider_id=sid)
+    if sid and taken.exclude(business=business).exists():
+        raise EventRefused(f"The {what} {sid} is not one of this account's; refused.")
+
+
+def _log_for(business, channel: str, sid: str, *, what: str) -> CommunicationLog:
+    """The business's log entry for a Twilio SID, locked. A SID that another business's log
+    holds is refused (never applied, not retried); an unknown one may still be on its way."""
+    if not sid:
+        raise EventRefused(f"The callback names no {what} SID.")
+    logs = CommunicationLog.objects.filter(channel=channel, provider_id=sid)
+    log = logs.select_for_update().filter(business=business).first()
+    if log is not None:
+        return log
+    if logs.exists():
+        raise EventRefused(f"The {what} {sid} is not one of this account's; refused.")
+    raise LookupError(f"No {what} {sid} in the log yet")  # replayable once the send lands
 
 
 def call_status_apply(*, params: QueryDict, business, received_at: dt.datetime) -> None:
     log = _call_log(business, params.get("CallSid", ""))
     log_status_apply(log, params.get("CallStatus", ""), at=received_at)
-    if params.get("CallDuration"):
+    if params.get("CallDuration", "").isdigit():
         log.metadata = {**log.metadata, "duration_s": int(params["CallDuration"])}
         log.save(update_fields=["metadata"])
 
 
 def call_recording_apply(*, params: QueryDict, business, received_at: dt.datetime) -> None:
     log = _call_log(business, params.get("CallSid", ""))
-    recordings = [
-        r for r in log.metadata.get("recordings", []) if r["sid"] != params.get("RecordingSid")
-    ]
+    sid, status = params.get("RecordingSid", ""), params.get("RecordingStatus", "")
+    known = [r for r in log.metadata.get("recordings", []) if r.get("sid") == sid]
+    if known and known[0].get("status") in RECORDING_FINAL and status not in RECORDING_FINAL:
+        return  # a late "in-progress" after the recording finished (callbacks are unordered)
+    recordings = [r for r in log.metadata.get("recordings", []) if r.get("sid") != sid]
     recordings.append(
         {
             "sid": params.get("RecordingSid", ""),

@@ -13,6 +13,7 @@ EVENT_COLORS = {
     InboundEvent.Status.PROCESSED: GREEN,
     InboundEvent.Status.FAILED: RED,
     InboundEvent.Status.IGNORED: GRAY,
+    InboundEvent.Status.REFUSED: ORANGE,
 }
 OUTCOME_COLORS = {
     Outcome.SUCCESS: GREEN,

@@ -15,6 +15,8 @@ class InboundEvent(models.Model):
         PROCESSED = "processed", "Processed"
         FAILED = "failed", "Failed"
         IGNORED = "ignored", "Ignored (no handler)"
+        # Names an object of another connection or business: never applied, not replayed.
+        REFUSED = "refused", "Refused (not this connection's)"
 
     provider = models.CharField(max_length=30)
     provider_event_id = models.CharField(max_length=255)

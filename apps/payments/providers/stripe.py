@@ -67,13 +67,18 @@ def map_stripe_error(exc: BaseException) -> ProviderError | None:
 
 
 def verify_webhook_signature(
-    *, payload: bytes, header: str | None, secrets: list[str], tolerance: int
+    *, payload: str | bytes, header: str | None, secrets: list[str], tolerance: int
 ) -> None:
     """Accept the payload when any of the secrets (two during a rotation) verifies it."""
     if not header:
         raise SignatureInvalid("The Stripe-Signature header is missing.")
     if not secrets:
         raise SignatureInvalid("No webhook signing secret is configured for this endpoint.")
+    if isinstance(payload, bytes):
+        try:  # the SDK decodes bytes itself and would raise UnicodeDecodeError
+            payload = payload.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SignatureInvalid("The payload is not UTF-8 text.") from exc
     last: Exception | None = None
     for secret in secrets:
         try:

@@ -29,7 +29,13 @@ from apps.payments.models import (
 from apps.payments.models.agreements import TERMINAL_AGREEMENT_STATUSES
 from apps.payments.money import to_minor
 from apps.payments.services.alerts import payment_alert_raise
-from apps.payments.services.common import stripe_connection_for, stripe_provider
+from apps.payments.services.common import (
+    stripe_connection_for,
+    stripe_provider,
+    webhook_metadata_check,
+    webhook_refusal,
+    webhook_row,
+)
 from apps.payments.services.customers import stripe_customer_ensure
 from apps.payments.stripe_objects import RemoteInvoice, RemoteSubscription
 
@@ -201,10 +207,23 @@ def agreement_cancel(
 
 
 def _agreement_for(connection: IntegrationConnection, subscription_id: str, metadata: dict):
-    qs = MaintenanceAgreement.objects.select_for_update().filter(connection=connection)
-    agreement = qs.filter(stripe_subscription_id=subscription_id).first()
+    """The connection's agreement for a subscription; another connection's id is refused."""
+    locked = MaintenanceAgreement.objects.select_for_update()
+    agreement = webhook_row(
+        locked,
+        connection=connection,
+        scope={"connection": connection},
+        what="Subscription",
+        stripe_subscription_id=subscription_id,
+    )
     if agreement is None and metadata.get("thorbis_agreement_id", "").isdigit():
-        agreement = qs.filter(pk=int(metadata["thorbis_agreement_id"])).first()
+        webhook_metadata_check(
+            connection=connection, metadata=metadata, what=f"Subscription {subscription_id}"
+        )
+        # Another connection's agreement id answers like a missing one.
+        agreement = locked.filter(
+            connection=connection, pk=int(metadata["thorbis_agreement_id"])
+        ).first()
     return agreement
 
 
@@ -243,6 +262,14 @@ def agreement_apply_subscription(
 
 
 def _period(agreement: MaintenanceAgreement, remote: RemoteInvoice) -> AgreementPeriod:
+    """The agreement's period for a Stripe invoice; an invoice id of another agreement is refused."""
+    webhook_row(
+        AgreementPeriod.objects.all(),
+        connection=agreement.connection,
+        scope={"agreement": agreement},
+        what="Invoice",
+        stripe_invoice_id=remote.id,
+    )
     period, _ = AgreementPeriod.objects.get_or_create(
         stripe_invoice_id=remote.id,
         defaults={
@@ -254,6 +281,8 @@ def _period(agreement: MaintenanceAgreement, remote: RemoteInvoice) -> Agreement
             "currency": remote.currency,
         },
     )
+    if period.agreement_id != agreement.pk:  # created meanwhile for another agreement
+        raise webhook_refusal(connection=agreement.connection, what=f"Invoice {remote.id}")
     return AgreementPeriod.objects.select_for_update().get(pk=period.pk)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 
 import structlog
+from django.db import transaction
 from django.utils import timezone
 
 from apps.core.errors import DomainError
@@ -13,7 +14,12 @@ from apps.integrations.errors import RejectedError
 from apps.integrations.models import IntegrationConnection
 from apps.payments.conf import idempotency_key
 from apps.payments.models import SavedPaymentMethod, StripeCustomer
-from apps.payments.services.common import stripe_connection_for, stripe_provider
+from apps.payments.services.common import (
+    stripe_connection_for,
+    stripe_provider,
+    webhook_refusal,
+    webhook_row,
+)
 from apps.payments.stripe_objects import RemotePaymentMethod
 
 logger = structlog.get_logger(__name__)
@@ -55,25 +61,44 @@ def stripe_customer_ensure(
     return link
 
 
+@transaction.atomic
 def saved_payment_method_upsert(
     *, stripe_customer: StripeCustomer, remote: RemotePaymentMethod
 ) -> SavedPaymentMethod:
+    """Remember a method of the customer's; an id held by another account's customer is refused
+    (EventRefused), never re-pointed to this one."""
     kind = remote.type if remote.type in SAVEABLE_TYPES else SavedPaymentMethod.Type.OTHER
-    method, _ = SavedPaymentMethod.objects.update_or_create(
+    values = {
+        "business_id": stripe_customer.business_id,
+        "stripe_customer": stripe_customer,
+        "customer_id": stripe_customer.customer_id,
+        "type": kind,
+        "brand": remote.brand,
+        "bank_name": remote.bank_name,
+        "last4": remote.last4,
+        "exp_month": remote.exp_month,
+        "exp_year": remote.exp_year,
+        "detached_at": None,
+    }
+    connection = stripe_customer.connection
+    method = webhook_row(
+        SavedPaymentMethod.objects.select_for_update().select_related("stripe_customer"),
+        connection=connection,
+        scope={"stripe_customer__connection": connection},
+        what="PaymentMethod",
         stripe_id=remote.id,
-        defaults={
-            "business_id": stripe_customer.business_id,
-            "stripe_customer": stripe_customer,
-            "customer_id": stripe_customer.customer_id,
-            "type": kind,
-            "brand": remote.brand,
-            "bank_name": remote.bank_name,
-            "last4": remote.last4,
-            "exp_month": remote.exp_month,
-            "exp_year": remote.exp_year,
-            "detached_at": None,
-        },
     )
+    if method is None:
+        method, created = SavedPaymentMethod.objects.get_or_create(
+            stripe_id=remote.id, defaults=values
+        )
+        if method.stripe_customer.connection_id != connection.pk:  # created meanwhile elsewhere
+            raise webhook_refusal(connection=connection, what=f"PaymentMethod {remote.id}")
+        if created:
+            return method
+    for field, value in values.items():
+        setattr(method, field, value)
+    method.save()
     return method
 
 
@@ -104,10 +129,16 @@ def saved_payment_method_record(
     *, connection: IntegrationConnection, payment_method_id: str, customer_stripe_id: str
 ) -> SavedPaymentMethod | None:
     """From a webhook (setup_intent.succeeded, payment_method.attached): remember the method."""
-    link = StripeCustomer.objects.filter(
-        connection=connection, stripe_id=customer_stripe_id
-    ).first()
-    if link is None or not payment_method_id:
+    if not customer_stripe_id or not payment_method_id:
+        return None
+    link = webhook_row(
+        StripeCustomer.objects.all(),
+        connection=connection,
+        scope={"connection": connection},
+        what="Customer",
+        stripe_id=customer_stripe_id,
+    )
+    if link is None:
         return None
     remote = stripe_provider(connection).payment_method_retrieve(payment_method_id)
     return saved_payment_method_upsert(stripe_customer=link, remote=remote)

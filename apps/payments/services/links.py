@@ -19,8 +19,11 @@ from apps.payments.services.common import (
     PAYABLE_INVOICE_STATUSES,
     stripe_connection_for,
     stripe_provider,
+    webhook_metadata_check,
+    webhook_row,
 )
 from apps.payments.services.intents import default_payment_method_types, intent_fulfil
+from apps.payments.services.mirror import intent_for_webhook
 from apps.payments.stripe_objects import RemoteCheckoutSession
 
 
@@ -99,13 +102,22 @@ def payment_link_deactivate(*, link: PaymentLink) -> PaymentLink:
 def checkout_session_completed(
     *, connection: IntegrationConnection, session: RemoteCheckoutSession, at: dt.datetime
 ) -> StripePaymentIntent | None:
-    """A customer paid through a link. Paid -> record now; a bank debit -> processing."""
-    link = (
-        PaymentLink.objects.select_for_update()
-        .filter(connection=connection, stripe_id=session.payment_link)
-        .first()
-        if session.payment_link
-        else None
+    """A customer paid through a link. Paid -> record now; a bank debit -> processing.
+
+    The link and the PaymentIntent are looked up within the receiving connection; ids held by
+    another connection are refused (EventRefused), never applied.
+    """
+    link = None
+    if session.payment_link:
+        link = webhook_row(
+            PaymentLink.objects.select_for_update(),
+            connection=connection,
+            scope={"connection": connection},
+            what="Payment Link",
+            stripe_id=session.payment_link,
+        )
+    webhook_metadata_check(
+        connection=connection, metadata=session.metadata, what=f"Checkout Session {session.id}"
     )
     invoice_id = session.metadata.get("thorbis_invoice_id") or (
         str(link.invoice_id) if link else ""
@@ -117,25 +129,19 @@ def checkout_session_completed(
 
         # One link pays once; retiring it at Stripe is a vendor call, so it runs in a task.
         transaction.on_commit(partial(payment_link_deactivate_task.delay, link.pk))
-    if not session.payment_intent or not invoice_id.isdigit():
+    if not session.payment_intent:
         return None
-    invoice = Invoice.objects.filter(business_id=connection.business_id, pk=int(invoice_id)).first()
-    if invoice is None:
-        return None
-    record, _ = StripePaymentIntent.objects.get_or_create(
+    record = intent_for_webhook(
+        connection=connection,
         stripe_id=session.payment_intent,
-        defaults={
-            "business_id": connection.business_id,
-            "connection": connection,
-            "invoice": invoice,
-            "customer_id": invoice.customer_id,
-            "source": StripePaymentIntent.Source.PAYMENT_LINK,
-            "amount": session.amount_total,
-            "currency": session.currency,
-            "payment_method_types": default_payment_method_types(session.currency),
-        },
+        metadata=session.metadata,
+        invoice_id=invoice_id,
+        source=StripePaymentIntent.Source.PAYMENT_LINK,
+        amount=session.amount_total,
+        currency=session.currency,
     )
-    record = StripePaymentIntent.objects.select_for_update().get(pk=record.pk)
+    if record is None:
+        return None
     if record.status in TERMINAL_INTENT_STATUSES:
         intent_fulfil(record=record, at=at)
         return record

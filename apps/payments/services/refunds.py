@@ -20,7 +20,7 @@ from apps.payments.models import Dispute, IntentStatus, PaymentAlert, Refund, St
 from apps.payments.models.intents import ZERO
 from apps.payments.money import to_minor
 from apps.payments.services.alerts import payment_alert_raise
-from apps.payments.services.common import stripe_provider
+from apps.payments.services.common import stripe_provider, webhook_refusal, webhook_row
 from apps.payments.stripe_objects import RemoteCharge, RemoteDispute, RemoteRefund
 
 DISPUTE_CLOSED = ("won", "lost", "warning_closed", "prevented")
@@ -159,8 +159,17 @@ def _refund_row_create(*, intent, amount, reason, note, by) -> Refund:
 
 
 def refund_apply_remote(*, intent: StripePaymentIntent, remote: RemoteRefund) -> Refund:
-    """A refund as Stripe reports it: ours by id or metadata, or one made in the dashboard."""
-    refund = Refund.objects.select_for_update().filter(stripe_id=remote.id).first()
+    """A refund as Stripe reports it: ours by id or metadata, or one made in the dashboard.
+
+    A refund belongs to one PaymentIntent: an id held by another intent's refund is refused.
+    """
+    refund = webhook_row(
+        Refund.objects.select_for_update(),
+        connection=intent.connection,
+        scope={"payment_intent": intent},
+        what="Refund",
+        stripe_id=remote.id,
+    )
     if refund is None and remote.metadata.get("thorbis_refund_id", "").isdigit():
         refund = (
             Refund.objects.select_for_update()
@@ -212,21 +221,36 @@ def refunds_apply_charge(
 def dispute_apply(
     *, connection: IntegrationConnection, remote: RemoteDispute, at: dt.datetime
 ) -> Dispute:
+    """A dispute as Stripe reports it, on the receiving connection's payment; ids of another
+    connection's payment or dispute are refused (EventRefused)."""
+    intents = StripePaymentIntent.objects.all()
+    scope = {"connection": connection}
     intent = None
     if remote.payment_intent:
-        intent = StripePaymentIntent.objects.filter(
-            connection=connection, stripe_id=remote.payment_intent
-        ).first()
+        intent = webhook_row(
+            intents,
+            connection=connection,
+            scope=scope,
+            what="PaymentIntent",
+            stripe_id=remote.payment_intent,
+        )
     if intent is None and remote.charge:
-        intent = StripePaymentIntent.objects.filter(
-            connection=connection, charge_id=remote.charge
-        ).first()
+        intent = webhook_row(
+            intents, connection=connection, scope=scope, what="Charge", charge_id=remote.charge
+        )
     if intent is not None:  # serialises with refunds of the same payment
         intent = (
             StripePaymentIntent.objects.select_for_update(of=("self",))
             .select_related("payment")
             .get(pk=intent.pk)
         )
+    webhook_row(
+        Dispute.objects.all(),
+        connection=connection,
+        scope={"business_id": connection.business_id},
+        what="Dispute",
+        stripe_id=remote.id,
+    )
     dispute, created = Dispute.objects.select_for_update().get_or_create(
         stripe_id=remote.id,
         defaults={
@@ -243,6 +267,8 @@ def dispute_apply(
             "status_at": at,
         },
     )
+    if dispute.business_id != connection.business_id:  # created meanwhile by another account
+        raise webhook_refusal(connection=connection, what=f"Dispute {remote.id}")
     if not created and (dispute.status_at is None or at >= dispute.status_at):
         dispute.status, dispute.status_at = remote.status, at
         dispute.amount, dispute.reason = remote.amount, remote.reason

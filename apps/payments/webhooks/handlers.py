@@ -1,8 +1,10 @@
 """Processing of stored Stripe events, in a worker (registered with the inbox as "stripe").
 
-Each handler parses the event's object into a typed view, finds our row through the connection's
-business, and calls one service. A handler that raises leaves the event `failed` with its error;
-`manage.py replay_inbound_events --provider stripe` runs it again.
+Each handler parses the event's object into a typed view, finds our row within the receiving
+connection (apps.payments.services.common.webhook_row), and calls one service. An id held by
+another connection, or metadata of another business, raises EventRefused: the event is `refused`
+and nothing is applied. A handler that raises anything else leaves the event `failed` with its
+error; `manage.py replay_inbound_events --provider stripe` runs it again.
 """
 
 from __future__ import annotations
@@ -13,14 +15,16 @@ from collections.abc import Callable
 import structlog
 from django.utils import timezone
 
-from apps.core.models import Invoice
+from apps.integrations.errors import EventRefused
 from apps.integrations.inbox import register_handler
 from apps.integrations.models import InboundEvent, IntegrationConnection
 from apps.payments.models import SavedPaymentMethod, StripePaymentIntent
 from apps.payments.services import agreements, customers, intents, links, refunds
-from apps.payments.services.intents import default_payment_method_types
+from apps.payments.services.common import stripe_connections_for_account, webhook_row
+from apps.payments.services.mirror import intent_for_webhook
 from apps.payments.stripe_objects import (
     RemoteEvent,
+    RemoteIntent,
     parse_charge,
     parse_checkout_session,
     parse_dispute,
@@ -28,6 +32,7 @@ from apps.payments.stripe_objects import (
     parse_intent,
     parse_invoice,
     parse_payment_method,
+    parse_setup_intent,
     parse_subscription,
 )
 
@@ -54,15 +59,24 @@ def stripe_event_process(event: InboundEvent) -> None:
     remote = parse_event(json.loads(event.body))
     connection = event.connection
     if connection is None and remote.account:
-        connection = IntegrationConnection.objects.filter(
-            provider="stripe", external_account_id=remote.account
-        ).first()
+        claims = stripe_connections_for_account(remote.account)
+        if len(claims) > 1:
+            raise EventRefused(
+                f"Stripe account '{remote.account}' is claimed by more than one connection "
+                "(their external_account_id); the event is routed to none of them."
+            )
+        connection = claims[0] if claims else None
         if connection is not None:
             InboundEvent.objects.filter(pk=event.pk).update(
                 connection=connection, business_id=connection.business_id
             )
     if connection is None:
         raise UnroutableEvent(f"No Stripe connection for account '{remote.account or '?'}'.")
+    if remote.account and connection.external_account_id not in ("", remote.account):
+        raise EventRefused(
+            f"The event is for Stripe account '{remote.account}', not this connection's.",
+            connection=connection,
+        )
     handler = HANDLERS.get(remote.type)
     if handler is None:
         logger.debug("stripe_event_unhandled", event_type=remote.type, event_id=remote.id)
@@ -70,35 +84,22 @@ def stripe_event_process(event: InboundEvent) -> None:
     handler(connection, remote)
 
 
-def _intent_record(connection: IntegrationConnection, pi) -> StripePaymentIntent | None:
-    qs = StripePaymentIntent.objects.select_for_update().select_related("invoice", "connection")
-    record = qs.filter(stripe_id=pi.id, connection=connection).first()
-    if record is not None:
-        return record
-    invoice_id = pi.metadata.get("thorbis_invoice_id", "")
-    if not invoice_id.isdigit():
-        return None  # not ours: a subscription invoice's intent, or made in the dashboard
-    invoice = Invoice.objects.filter(business_id=connection.business_id, pk=int(invoice_id)).first()
-    if invoice is None:
-        return None
-    record, _ = StripePaymentIntent.objects.get_or_create(
+def _intent_record(
+    connection: IntegrationConnection, pi: RemoteIntent
+) -> StripePaymentIntent | None:
+    return intent_for_webhook(
+        connection=connection,
         stripe_id=pi.id,
-        defaults={
-            "business_id": connection.business_id,
-            "connection": connection,
-            "invoice": invoice,
-            "customer_id": invoice.customer_id,
-            "source": StripePaymentIntent.Source.PAYMENT_LINK
-            if pi.metadata.get("thorbis_link_id")
-            else StripePaymentIntent.Source.STRIPE,
-            "amount": pi.amount,
-            "currency": pi.currency,
-            "capture_method": pi.capture_method,
-            "payment_method_types": list(pi.payment_method_types)
-            or default_payment_method_types(pi.currency),
-        },
+        metadata=pi.metadata,
+        invoice_id=pi.metadata.get("thorbis_invoice_id", ""),
+        source=StripePaymentIntent.Source.PAYMENT_LINK
+        if pi.metadata.get("thorbis_link_id")
+        else StripePaymentIntent.Source.STRIPE,
+        amount=pi.amount,
+        currency=pi.currency,
+        capture_method=pi.capture_method,
+        payment_method_types=list(pi.payment_method_types),
     )
-    return qs.get(pk=record.pk)
 
 
 @handles(
@@ -121,10 +122,21 @@ def on_payment_intent(connection: IntegrationConnection, event: RemoteEvent) -> 
 @handles("charge.refunded", "charge.refund.updated")
 def on_charge_refunded(connection: IntegrationConnection, event: RemoteEvent) -> None:
     charge = parse_charge(event.object)
-    qs = StripePaymentIntent.objects.select_for_update().filter(connection=connection)
-    record = (
-        qs.filter(stripe_id=charge.payment_intent).first() if charge.payment_intent else None
-    ) or (qs.filter(charge_id=charge.id).first())
+    locked = StripePaymentIntent.objects.select_for_update()
+    scope = {"connection": connection}
+    record = None
+    if charge.payment_intent:
+        record = webhook_row(
+            locked,
+            connection=connection,
+            scope=scope,
+            what="PaymentIntent",
+            stripe_id=charge.payment_intent,
+        )
+    if record is None:
+        record = webhook_row(
+            locked, connection=connection, scope=scope, what="Charge", charge_id=charge.id
+        )
     if record is None:
         return
     refunds.refunds_apply_charge(connection=connection, intent=record, charge=charge)
@@ -179,17 +191,24 @@ def on_checkout_completed(connection: IntegrationConnection, event: RemoteEvent)
 
 @handles("setup_intent.succeeded")
 def on_setup_intent(connection: IntegrationConnection, event: RemoteEvent) -> None:
-    obj = event.object
+    setup = parse_setup_intent(event.object)
     customers.saved_payment_method_record(
         connection=connection,
-        payment_method_id=str(obj.get("payment_method") or ""),
-        customer_stripe_id=str(obj.get("customer") or ""),
+        payment_method_id=setup.payment_method,
+        customer_stripe_id=setup.customer,
     )
 
 
 @handles("payment_method.detached")
 def on_payment_method_detached(connection: IntegrationConnection, event: RemoteEvent) -> None:
     pm = parse_payment_method(event.object)
-    SavedPaymentMethod.objects.filter(
-        stripe_id=pm.id, stripe_customer__connection=connection
-    ).update(detached_at=timezone.now())
+    method = webhook_row(
+        SavedPaymentMethod.objects.select_for_update(),
+        connection=connection,
+        scope={"stripe_customer__connection": connection},
+        what="PaymentMethod",
+        stripe_id=pm.id,
+    )
+    if method is not None and method.detached_at is None:
+        method.detached_at = timezone.now()
+        method.save(update_fields=["detached_at", "updated_at"])

@@ -9,7 +9,8 @@ rejection, for monitoring).
 
 Per-connection URLs serve businesses with their own Stripe account (the endpoint's secret lives in
 the connection's encrypted credentials); the bare URL serves a Connect platform whose events carry
-`account`, with secrets from PAYMENTS_STRIPE_PLATFORM_WEBHOOK_SECRETS.
+`account`, with secrets from PAYMENTS_STRIPE_PLATFORM_WEBHOOK_SECRETS. An account claimed by more
+than one connection routes to none (the worker refuses the event).
 
 The hot path is small on purpose (see docs/payments.md, Benchmark): the connection's decrypted
 secrets are cached per process for a few seconds, only the envelope's id and type are read, and
@@ -31,6 +32,7 @@ from apps.integrations.activity import activity_record
 from apps.integrations.models import ActivityKind, IntegrationConnection, Outcome
 from apps.payments import conf
 from apps.payments.providers.stripe import SignatureInvalid, verify_webhook_signature
+from apps.payments.services.common import stripe_connections_for_account
 from apps.payments.webhooks.nudge import drain_nudge
 from apps.payments.webhooks.store import inbox_store
 
@@ -65,11 +67,12 @@ def _endpoint(key: tuple[str, object], *, fresh: bool = False) -> _Endpoint:
     if cached is not None and not fresh and cached.expires > time.monotonic():
         return cached
     kind, value = key
-    qs = IntegrationConnection.objects.filter(provider=PROVIDER)
     if kind == "pk":
-        connection = qs.filter(pk=value).first()
+        connection = IntegrationConnection.objects.filter(provider=PROVIDER, pk=value).first()
     else:
-        connection = qs.filter(external_account_id=value).first()
+        # An account claimed by two connections routes to neither (the worker refuses it).
+        claims = stripe_connections_for_account(str(value))
+        connection = claims[0] if len(claims) == 1 else None
     endpoint = _Endpoint(connection)
     if connection is not None:  # unknown ids are not cached, so probing cannot fill memory
         _endpoints[key] = endpoint
@@ -99,7 +102,7 @@ def _bad_request(message: str) -> HttpResponse:
     return _answer(400, json.dumps({"error": message}).encode())
 
 
-def _verify(payload: bytes, header: str | None, secrets: list[str]) -> None:
+def _verify(payload: str, header: str | None, secrets: list[str]) -> None:
     verify_webhook_signature(
         payload=payload, header=header, secrets=secrets, tolerance=conf.webhook_tolerance_s()
     )
@@ -110,25 +113,30 @@ def stripe_webhook_receive(
 ) -> HttpResponse:
     started = time.monotonic()
     signature = headers.get("Stripe-Signature")
+    try:
+        # Stripe sends UTF-8 JSON; the SDK would decode (and fail on) anything else itself.
+        body = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return _bad_request("The body is not UTF-8 text, so it is not a Stripe event.")
     endpoint = None
     if connection_id is not None:
         endpoint = _endpoint(("pk", connection_id))
         try:
-            _verify(payload, signature, endpoint.secrets)
+            _verify(body, signature, endpoint.secrets)
         except SignatureInvalid:
             # Maybe the secret was just rotated: check once more against fresh credentials.
             endpoint = _endpoint(("pk", connection_id), fresh=True)
             try:
-                _verify(payload, signature, endpoint.secrets)
+                _verify(body, signature, endpoint.secrets)
             except SignatureInvalid as exc:
                 return _rejected(endpoint.connection_id, exc)
     else:
         try:
-            _verify(payload, signature, conf.platform_webhook_secrets())
+            _verify(body, signature, conf.platform_webhook_secrets())
         except SignatureInvalid as exc:
             return _bad_request(str(exc))
     try:
-        envelope = json.loads(payload)
+        envelope = json.loads(body)
         event_id, event_type = envelope["id"], envelope["type"]
         if not (isinstance(event_id, str) and event_id and isinstance(event_type, str)):
             raise ValueError
@@ -141,7 +149,7 @@ def stripe_webhook_receive(
     created = inbox_store(
         event_id=event_id,
         event_type=event_type,
-        body=payload.decode("utf-8"),
+        body=body,
         headers=headers,
         business_id=endpoint.business_id if endpoint else None,
         connection_id=endpoint.connection_id if endpoint else None,
