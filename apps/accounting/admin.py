@@ -109,7 +109,7 @@ class AccountingConnectionAdmin(_FollowsPermission, TenantScopedAdmin):
 
     @admin.display(description="company")
     def company(self, obj):
-        name = (obj.settings or {}).get("company_name", "")
+        name = obj.setting("company_name")
         return f"{name} ({obj.external_account_id})" if name else obj.external_account_id or "-"
 
     @admin.display(description="connect")

@@ -313,6 +313,15 @@ class AccountingProvider(Provider, abc.ABC):
         "payments": "bidirectional",
     }
     max_batch_size: ClassVar[int] = 1
+    # Created for every new connection (CLI, admin, API) and on connecting: the 15-minute
+    # customer pull, the 5-minute invoice and payment runs (which also re-send what a crash left
+    # owed), the nightly items run.
+    default_schedules: ClassVar[Mapping[str, Mapping[str, object]]] = {
+        "customers": {"every_minutes": 15},
+        "payments": {"every_minutes": 5},
+        "invoices": {"every_minutes": 5},
+        "items": {"crontab": "0 3 * * *"},
+    }
     # Changes pulled again on every run, so a change committed at the vendor just before our
     # cursor's timestamp (but made visible after) is not skipped. Upserts make the re-read harmless.
     pull_overlap: ClassVar[dt.timedelta] = dt.timedelta(minutes=5)

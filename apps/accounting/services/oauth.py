@@ -28,19 +28,14 @@ from apps.core.models import User
 from apps.integrations.activity import safe_message
 from apps.integrations.errors import AuthenticationError, ProviderError
 from apps.integrations.models import ConnectionStatus, IntegrationConnection, SyncLog
-from apps.integrations.providers import provider_for
+from apps.integrations.providers import provider_for, settings_parse
+from apps.integrations.schedules import connection_defaults_ensure
 
 logger = structlog.get_logger(__name__)
 
 STATE_SALT = "apps.accounting.oauth-state"
 STATE_TTL = dt.timedelta(minutes=10)
 REFRESH_MARGIN_S = 120  # refresh a little before expiry, never mid-request
-DEFAULT_SCHEDULES = {
-    "customers": {"every_minutes": 15},
-    "payments": {"every_minutes": 5},
-    "invoices": {"every_minutes": 5},
-    "items": {"crontab": "0 3 * * *"},
-}
 
 # SQLite has no row locks; within one process this keeps the guarantee for local runs.
 _process_locks: dict[int, threading.Lock] = defaultdict(threading.Lock)
@@ -129,20 +124,15 @@ def oauth_connect_complete(
             None,
         )
         if company.name:
-            locked.settings = {**(locked.settings or {}), "company_name": company.name}
+            locked.settings = {
+                **(locked.settings or {}),
+                **settings_parse(locked.provider, {"company_name": company.name}, by_system=True),
+            }
         locked.save()
-        _default_schedules(locked)
+        # The same defaults as every other set-up path; ones a person changed are kept.
+        connection_defaults_ensure(connection=locked)
     connection.refresh_from_db()
     return connection
-
-
-def _default_schedules(connection: IntegrationConnection) -> None:
-    from apps.integrations.services import connection_schedule_set, connection_schedules
-
-    existing = {task.name for task in connection_schedules(connection)}
-    for resource, schedule in DEFAULT_SCHEDULES.items():
-        if f"integration:{connection.pk}:{resource}" not in existing:
-            connection_schedule_set(connection=connection, resource=resource, **schedule)
 
 
 # --- tokens ------------------------------------------------------------------------------------

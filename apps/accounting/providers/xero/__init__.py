@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from typing import ClassVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from xero_python.accounting import AccountingApi
@@ -55,13 +55,15 @@ from apps.accounting.providers.base import (
     Steps,
     TokenSet,
 )
+from apps.accounting.providers.schema import XERO_CREDENTIALS, XERO_SETTINGS
 from apps.accounting.providers.xero import mapping
 from apps.integrations.activity import tracked
 from apps.integrations.errors import RejectedError
 from apps.integrations.http import ApiClient as HttpClient
 from apps.integrations.providers import ConnectionCheck, RateLimitPolicy
 
-PRODUCTION_API = "https://api.xero.com/api.xro/2.0"
+API_PATH = "/api.xro/2.0"
+PRODUCTION_API = "https://api.xero.com" + API_PATH
 # The SDK puts str(True) ("True") in query strings; the spec (and Prism) want "true"/"false".
 TRUE, SUMMARIZE_OFF = "true", "false"
 PAGE = 100
@@ -76,7 +78,13 @@ class XeroProvider(AccountingProvider):
     account_noun = "organisation (tenant id)"
     settings_prefix = "XERO"
     default_base_url = PRODUCTION_API
-    required_credentials = ("access_token", "refresh_token")
+    credential_fields = XERO_CREDENTIALS
+    setting_fields = XERO_SETTINGS
+    base_url_help = (
+        "Where the Accounting API's paths (/Invoices, /Contacts...) are served. On Xero's own "
+        "hosts /api.xro/2.0 is added when missing; a test server's path is kept as given. "
+        "Empty: https://api.xero.com/api.xro/2.0."
+    )
     # 60 calls a minute, 5 in flight and 5,000 a day per organisation: a wait for the daily window
     # exceeds the limiter's patience and postpones the task to the next window (RateLimited).
     rate_limits = RateLimitPolicy(windows=((60, 60.5), (5000, 86_400.0)), max_in_flight=5)
@@ -84,6 +92,14 @@ class XeroProvider(AccountingProvider):
     customer_fields_supported: ClassVar[frozenset[str]] = frozenset(
         set(CustomerFields.__dataclass_fields__) - {"company_name"}
     )
+
+    @classmethod
+    def normalize_base_url(cls, url: str) -> str:
+        url = super().normalize_base_url(url)
+        host = urlsplit(url).hostname or ""
+        if (host == "xero.com" or host.endswith(".xero.com")) and not url.endswith(API_PATH):
+            url = url.removesuffix("/api.xro") + API_PATH
+        return url
 
     def _timeout(self) -> tuple[float, float]:
         return (settings.INTEGRATIONS_HTTP_CONNECT_TIMEOUT, settings.INTEGRATIONS_HTTP_READ_TIMEOUT)
@@ -113,8 +129,7 @@ class XeroProvider(AccountingProvider):
         from apps.accounting.services.oauth import connection_access_token
 
         token = connection_access_token(connection=self.connection, provider=self)
-        base = (self.connection.api_base_url or PRODUCTION_API).rstrip("/")
-        return AccountingApi(self._api_client(token), base_url=base)
+        return AccountingApi(self._api_client(token), base_url=self.base_url)
 
     def _call(self, operation: str, fn):
         with self._slot(), tracked(self.connection, operation, error_mapper=mapping.map_error):
