@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -82,6 +83,8 @@ class Provider:
     # resource -> {"every_minutes": N} or {"crontab": "m h dom mon dow"} (business time zone):
     # created for every new connection, whichever path set it up (services.connection_defaults_ensure).
     default_schedules: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    # Resources whose records made before the connection existed can be owed to it from a date.
+    backfill_resources: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -126,6 +129,11 @@ class Provider:
     def sync(self, *, resource: str, sync_log: SyncLog) -> SyncOutcome:
         raise NotImplementedError(f"{self.key} does not sync {resource}")
 
+    def backfill(self, *, since: dt.date, resources: Sequence[str]) -> list[str]:
+        """Owe the connection the records of `resources` made on or after `since`; returns one
+        sentence per kind of record saying what was found and owed."""
+        raise NotImplementedError(f"{self.key} has no backfill")
+
 
 class ProviderRegistry:
     def __init__(self, domain: str):
@@ -154,6 +162,16 @@ _all_registries: dict[str, ProviderRegistry] = {}
 def registry(domain: str) -> ProviderRegistry:
     """The registry of one domain, created on first use."""
     return _all_registries.setdefault(domain, ProviderRegistry(domain))
+
+
+def registered_providers() -> list[type[Provider]]:
+    """Every installed adapter, by domain then key (the CLI's describe, the generated docs)."""
+    return [
+        reg.get(key)
+        for domain, reg in sorted(_all_registries.items())
+        if domain != "testing"
+        for key in reg.keys()  # noqa: SIM118  (a registry, not a dict)
+    ]
 
 
 def provider_class_for(key: str) -> type[Provider] | None:

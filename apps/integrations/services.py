@@ -223,8 +223,10 @@ def sync_request(
     connection: IntegrationConnection,
     resources: Iterable[str] | None = None,
     trigger: str = SyncLog.Trigger.MANUAL,
+    enqueue: bool = True,
 ) -> list[SyncLog]:
-    """Queue one sync run per resource; the SyncLog rows are the durable record of the request."""
+    """Queue one sync run per resource; the SyncLog rows are the durable record of the request.
+    `enqueue` False: the caller runs them itself (the CLI's --wait) with connection_sync."""
     if not connection.sync_enabled:
         raise DomainError(f"Sync is turned off for {connection}.")
     if connection.status == ConnectionStatus.NEEDS_RECONNECT:
@@ -242,7 +244,7 @@ def sync_request(
     ]
     from apps.integrations.tasks import connection_sync_task
 
-    for log in logs:
+    for log in logs if enqueue else ():
         transaction.on_commit(partial(connection_sync_task.delay, log.pk))
     return logs
 
@@ -394,6 +396,26 @@ def _finish(log: SyncLog, *, status: str, message: str, outcome: str) -> None:
         duration_ms=log.duration_ms or 0,
         error_message="" if outcome == Outcome.SUCCESS else message,
     )
+
+
+def connection_backfill(
+    *, connection: IntegrationConnection, since: dt.date, resources: Iterable[str] | None = None
+) -> list[str]:
+    """Owe the connection what existed before it, from `since` on (its next runs send it);
+    returns what was found and owed, in words. Safe to repeat: nothing is owed twice."""
+    cls = provider_class_for(connection.provider)
+    offered = cls.backfill_resources if cls else ()
+    if not offered:
+        raise DomainError(f"{connection.get_provider_display()} has no backfill.")
+    wanted = list(resources) if resources else list(offered)
+    unknown = [r for r in wanted if r not in offered]
+    if unknown:
+        raise DomainError(
+            f"{connection.get_provider_display()} backfills {', '.join(offered)}; "
+            f"not {', '.join(unknown)}.",
+            field="resources",
+        )
+    return provider_for(connection).backfill(since=since, resources=wanted)
 
 
 def sync_record_error_retry(*, record_error: SyncRecordError) -> SyncLog:

@@ -507,8 +507,18 @@ class AccountingProvider(Provider, abc.ABC):
         for refund_create)."""
         raise NotImplementedError
 
-    # --- the framework's entry point -----------------------------------------------------------------
+    # --- the framework's entry points ----------------------------------------------------------------
+    backfill_resources: ClassVar[tuple[str, ...]] = ("invoices", "payments")
+
     def sync(self, *, resource: str, sync_log) -> SyncOutcome:
         from apps.accounting.services.sync import resource_sync
 
         return resource_sync(provider=self, resource=resource, sync_log=sync_log)
+
+    def backfill(self, *, since: dt.date, resources: Sequence[str]) -> list[str]:
+        from apps.accounting.services.backfill import accounting_backfill
+
+        counts = accounting_backfill(
+            connection=self.connection, since=since, resources=list(resources)
+        )
+        return [count.sentence() for count in counts]
