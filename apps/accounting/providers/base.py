@@ -45,6 +45,11 @@ class InvalidGrant(AuthenticationError):
     """The refresh token was refused: only the customer reconnecting can fix it."""
 
 
+class SignInCodeRefused(RejectedError):
+    """The vendor refused the authorization code of a connect attempt (used, expired): that
+    attempt failed, while the connection's saved sign-in, if any, is untouched."""
+
+
 # --- tokens ------------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class TokenSet:

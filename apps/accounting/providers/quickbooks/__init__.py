@@ -53,9 +53,12 @@ from apps.accounting.providers.quickbooks.client import (
     AccessTokenExpired,
     BearerSession,
     Client,
+    TimedAuthClient,
     dumps,
     fault_error,
+    map_code_error,
     map_error,
+    map_oauth_error,
     token_set,
 )
 from apps.accounting.providers.schema import QUICKBOOKS_CREDENTIALS, QUICKBOOKS_SETTINGS
@@ -113,7 +116,7 @@ class QuickBooksProvider(AccountingProvider):
             or self.connection.environment
         )
         # The constructor fetches Intuit's discovery document (a network call).
-        return AuthClient(client_id, secret, redirect_uri or "https://invalid/", environment)
+        return TimedAuthClient(client_id, secret, redirect_uri or "https://invalid/", environment)
 
     def _client(self) -> Client:
         from apps.accounting.services.oauth import connection_access_token
@@ -149,8 +152,8 @@ class QuickBooksProvider(AccountingProvider):
                         status_code=401,
                     ) from exc
 
-    def _oauth_call(self, operation: str, fn):
-        with tracked(self.connection, operation, error_mapper=map_error):
+    def _oauth_call(self, operation: str, fn, *, error_mapper=map_oauth_error):
+        with tracked(self.connection, operation, error_mapper=error_mapper):
             return fn()
 
     def _url(self, client: QuickBooks, path: str) -> str:
@@ -207,7 +210,7 @@ class QuickBooksProvider(AccountingProvider):
             auth.get_bearer_token(code, realm_id=realm)
             return auth
 
-        auth = self._oauth_call("POST oauth token (code)", exchange)
+        auth = self._oauth_call("POST oauth token (code)", exchange, error_mapper=map_code_error)
         return token_set(auth), Company(remote_id=realm)
 
     def oauth_refresh(self, *, refresh_token: str) -> TokenSet:

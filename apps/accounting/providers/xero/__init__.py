@@ -41,7 +41,6 @@ from apps.accounting.providers.base import (
     Company,
     CustomerFields,
     DuplicateDocument,
-    InvalidGrant,
     InvoiceDraft,
     ItemDraft,
     PaymentDraft,
@@ -52,13 +51,14 @@ from apps.accounting.providers.base import (
     RemoteItem,
     RemotePayment,
     SaleDraft,
+    SignInCodeRefused,
     Steps,
     TokenSet,
 )
 from apps.accounting.providers.schema import XERO_CREDENTIALS, XERO_SETTINGS
 from apps.accounting.providers.xero import mapping
 from apps.integrations.activity import tracked
-from apps.integrations.errors import RejectedError
+from apps.integrations.errors import RejectedError, TemporaryError
 from apps.integrations.http import ApiClient as HttpClient
 from apps.integrations.providers import ConnectionCheck, RateLimitPolicy
 
@@ -69,6 +69,13 @@ TRUE, SUMMARIZE_OFF = "true", "false"
 PAGE = 100
 UNITDP = 4
 SCOPES = "offline_access openid profile email accounting.transactions accounting.contacts accounting.settings"
+
+
+def _unreadable_too(exc: BaseException):
+    mapped = mapping.map_error(exc)
+    if mapped is None and isinstance(exc, ValueError | KeyError | TypeError | AttributeError):
+        mapped = TemporaryError("Xero sent an answer that cannot be read")
+    return mapped
 
 
 class XeroProvider(AccountingProvider):
@@ -181,22 +188,30 @@ class XeroProvider(AccountingProvider):
             )
         except RejectedError as exc:
             if "invalid_grant" in str(exc):
-                raise InvalidGrant(
-                    "Xero refused the sign-in code (invalid_grant). Start again."
+                raise SignInCodeRefused(
+                    "Xero refused the sign-in code (invalid_grant)", vendor_code="invalid_grant"
                 ) from exc
             raise
-        tokens = mapping.token_set(response.json())
+        try:
+            tokens = mapping.token_set(response.json())
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TemporaryError(
+                "Xero's sign-in service sent an answer that cannot be read", status_code=502
+            ) from exc
         identity = IdentityApi(
             self._api_client(tokens.access_token),
             base_url=conf.setting("XERO_IDENTITY_URL").rstrip("/"),
         )
-        with tracked(self.connection, "GET xero connections", error_mapper=mapping.map_error):
-            tenants = identity.get_connections(_request_timeout=self._timeout())
+        with tracked(self.connection, "GET xero connections", error_mapper=_unreadable_too):
+            tenants = list(identity.get_connections(_request_timeout=self._timeout()) or [])
         organisations = [
             t for t in tenants if str(t.tenant_type).upper().endswith("ORGANISATION")
         ] or tenants
         if not organisations:
-            raise RejectedError("The Xero sign-in gave access to no organisation.")
+            raise RejectedError(
+                "The Xero sign-in gave access to no organisation (or Xero's list of them could "
+                "not be read); choose an organisation when Xero asks"
+            )
         chosen = next(
             (t for t in organisations if str(t.tenant_id) == self.connection.external_account_id),
             organisations[0],
