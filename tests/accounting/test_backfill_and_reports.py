@@ -214,3 +214,21 @@ def test_sync_json_reports_runs_and_exit_code(qbo_connection, books, customer, c
     log = im.SyncLog.objects.filter(sync_type="customers").get()
     assert log.status == im.SyncLog.Status.FAILED and "Will retry" not in log.message
     assert "run the sync again later" in log.message
+
+
+def test_invoice_on_completion_false_from_the_cli_is_honoured(
+    qbo_connection, books, business, technician, category, django_capture_on_commit_callbacks
+):
+    from apps.core.services.work_orders import work_order_transition
+    from tests.accounting.test_events import _on_site
+
+    cli(
+        "setup", "--business", business.slug, "--provider", "quickbooks",
+        "--name", qbo_connection.name, "--setting", "invoice_on_completion=false",
+    )  # fmt: skip
+    qbo_connection.refresh_from_db()
+    assert qbo_connection.settings["invoice_on_completion"] is False  # was the truthy 'false'
+    work_order = _on_site(business, technician, category)
+    with django_capture_on_commit_callbacks(execute=True):
+        work_order_transition(work_order=work_order, to_status="completed", by=technician.user)
+    assert not m.Invoice.objects.exists() and books.rows["Invoice"] == {}
