@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from functools import partial
-from typing import Any
 
 import structlog
 from django.core.exceptions import ValidationError
@@ -20,6 +19,11 @@ from apps.integrations.activity import (
     connection_note_failure,
     outcome_of,
     safe_message,
+)
+from apps.integrations.connection_settings import (  # noqa: F401  (re-exported)
+    connection_settings_record,
+    connection_settings_update,
+    merge_settings,
 )
 from apps.integrations.errors import (
     AuthenticationError,
@@ -69,11 +73,6 @@ def _validate_base_url(provider: str, url: str) -> str:
     return cls.normalize_base_url(url) if cls else url.strip().rstrip("/")
 
 
-def _merge_settings(current: Mapping | None, cleaned: Mapping[str, Any]) -> dict:
-    merged = {**(current or {}), **cleaned}
-    return {key: value for key, value in merged.items() if value is not None}
-
-
 @transaction.atomic
 def connection_upsert(
     *,
@@ -109,7 +108,7 @@ def connection_upsert(
     if cleaned_credentials:
         connection.credentials = {**(connection.credentials or {}), **cleaned_credentials}
     if cleaned_settings:
-        connection.settings = _merge_settings(connection.settings, cleaned_settings)
+        connection.settings = merge_settings(connection.settings, cleaned_settings)
     if environment is not None:
         connection.environment = environment
     if base_url is not None:
@@ -130,43 +129,6 @@ def connection_credentials_replace(
     connection.credentials = credentials_parse(connection.provider, credentials)
     connection.status = ConnectionStatus.PENDING
     connection.save(update_fields=["credentials", "status", "updated_at"])
-    return connection
-
-
-@transaction.atomic
-def connection_settings_update(
-    *, connection: IntegrationConnection, values: Mapping[str, Any], replace: bool = False
-) -> IntegrationConnection:
-    """Set settings a person chose (CLI, admin, API); a None value returns a key to its default.
-
-    `replace`: the given values are the whole document (the admin's form); the settings the
-    connection records itself (company name, home currency) are kept either way.
-    """
-    cleaned = settings_parse(connection.provider, values)
-    locked = IntegrationConnection.objects.select_for_update().get(pk=connection.pk)
-    current = dict(locked.settings or {})
-    if replace:
-        from apps.integrations.providers import settings_fields_for
-
-        system = {f.name for f in settings_fields_for(connection.provider) if not f.editable}
-        current = {k: v for k, v in current.items() if k in system}
-    locked.settings = _merge_settings(current, cleaned)
-    locked.save(update_fields=["settings", "updated_at"])
-    connection.settings = locked.settings
-    return connection
-
-
-def connection_settings_record(
-    *, connection: IntegrationConnection, values: Mapping[str, Any]
-) -> IntegrationConnection:
-    """Settings the adapter learns from the vendor (home currency, company name), typed like the
-    rest; written with a row lock so a person's concurrent edit of other keys is kept."""
-    cleaned = settings_parse(connection.provider, values, by_system=True)
-    with transaction.atomic():
-        locked = IntegrationConnection.objects.select_for_update().get(pk=connection.pk)
-        locked.settings = _merge_settings(locked.settings, cleaned)
-        locked.save(update_fields=["settings", "updated_at"])
-    connection.settings = locked.settings
     return connection
 
 

@@ -17,7 +17,7 @@ from apps.integrations import services
 from apps.integrations.models import IntegrationConnection
 from apps.integrations.providers import provider_class_for, registered_providers
 from apps.integrations.reference import reference_markdown
-from apps.integrations.schema import SettingsInvalid
+from apps.integrations.schema import FieldType, SettingsInvalid
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -302,3 +302,23 @@ def test_a_provider_without_an_adapter_takes_only_the_common_settings(business):
         credentials={"api_key": "SG.secret-value"},
     )
     assert connection.settings == {"expected_activity_minutes": 60}
+
+
+def test_each_declaration_gives_a_form_field_for_the_set_up_pages():
+    from django import forms
+
+    kinds = {}
+    for cls in registered_providers():
+        for field in cls.settings_schema():
+            kinds[field.type] = type(field.form_field())
+    assert kinds[FieldType.BOOLEAN] is forms.NullBooleanField
+    assert kinds[FieldType.DECIMAL] is forms.DecimalField
+    assert kinds[FieldType.CHOICE] is forms.ChoiceField
+    assert kinds[FieldType.URL] is forms.URLField
+    assert kinds[FieldType.MAPPING] is forms.JSONField
+    rate = next(
+        s for s in QuickBooksProvider.settings_schema() if s.name == "default_tax_rate"
+    ).form_field()
+    assert rate.clean("8.25") == Decimal("8.25")
+    with pytest.raises(forms.ValidationError):
+        rate.clean("150")
