@@ -77,6 +77,7 @@ class AccountingConnectionAdmin(_FollowsPermission, TenantScopedAdmin):
         "last_sync_at",
         "last_error_display",
         "connection_page",
+        "backfill_button",
     )
     readonly_fields = fields
     actions = ("sync_now", "test_connection")
@@ -109,7 +110,7 @@ class AccountingConnectionAdmin(_FollowsPermission, TenantScopedAdmin):
 
     @admin.display(description="company")
     def company(self, obj):
-        name = (obj.settings or {}).get("company_name", "")
+        name = obj.setting("company_name")
         return f"{name} ({obj.external_account_id})" if name else obj.external_account_id or "-"
 
     @admin.display(description="connect")
@@ -147,6 +148,15 @@ class AccountingConnectionAdmin(_FollowsPermission, TenantScopedAdmin):
     def connection_page(self, obj):
         url = reverse("admin:integrations_integrationconnection_change", args=[obj.pk])
         return format_html('<a href="{}">Credentials, account mappings and schedules</a>', url)
+
+    @admin.display(description="backfill")
+    def backfill_button(self, obj):
+        url = reverse("admin:integrations_integrationconnection_backfill", args=[obj.pk])
+        return format_html(
+            '<a class="button" href="{}">Backfill…</a> invoices and payments made before the '
+            "connection, from a date",
+            url,
+        )
 
     @admin.action(description="Sync now", permissions=["view"])
     def sync_now(self, request, queryset):

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
+import datetime as dt
 from collections.abc import Iterable
 from functools import partial
 
 import structlog
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from apps.core.errors import DomainError
 from apps.core.models import Business
@@ -21,10 +20,16 @@ from apps.integrations.activity import (
     outcome_of,
     safe_message,
 )
+from apps.integrations.connection_settings import (  # noqa: F401  (re-exported)
+    connection_settings_record,
+    connection_settings_update,
+    merge_settings,
+)
 from apps.integrations.errors import (
     AuthenticationError,
     NotConfigured,
     ProviderError,
+    RateLimited,
     TemporaryError,
 )
 from apps.integrations.models import (
@@ -35,24 +40,37 @@ from apps.integrations.models import (
     IntegrationConnection,
     Outcome,
     ProviderKey,
+    ReportSeverity,
     SyncLog,
     SyncRecordError,
 )
-from apps.integrations.providers import ConnectionCheck, provider_class_for, provider_for
+from apps.integrations.providers import (
+    ConnectionCheck,
+    credentials_parse,
+    provider_class_for,
+    provider_for,
+    settings_parse,
+)
+from apps.integrations.schedules import (  # noqa: F401  (re-exported: the services' one entry point)
+    SCHEDULED_SYNC_TASK,
+    connection_defaults_ensure,
+    connection_schedule_set,
+    connection_schedules,
+    schedule_name,
+)
 
 logger = structlog.get_logger(__name__)
 
-SCHEDULED_SYNC_TASK = "apps.integrations.tasks.connection_sync_scheduled_task"
 
-
-def _validate_base_url(url: str) -> str:
+def _validate_base_url(provider: str, url: str) -> str:
     if not url:
         return ""
     try:
-        URLValidator(schemes=["http", "https"])(url)
+        URLValidator(schemes=["http", "https"])(url.strip())
     except ValidationError:
         raise DomainError(f"'{url}' is not a valid http(s) URL.", field="api_base_url") from None
-    return url.rstrip("/")
+    cls = provider_class_for(provider)
+    return cls.normalize_base_url(url) if cls else url.strip().rstrip("/")
 
 
 @transaction.atomic
@@ -67,7 +85,9 @@ def connection_upsert(
     api_base_url: str | None = None,
     external_account_id: str | None = None,
 ) -> tuple[IntegrationConnection, bool]:
-    """Create or update the business's connection (business, provider, name). Credentials merge."""
+    """Create or update the business's connection (business, provider, name). Credentials and
+    settings merge, each parsed by the provider's declarations (unknown keys and bad values are
+    refused, nothing is stored); a new connection gets the provider's default schedules."""
     if provider not in ProviderKey.values:
         raise DomainError(
             f"Unknown provider '{provider}'. Known: {', '.join(ProviderKey.values)}.",
@@ -79,20 +99,25 @@ def connection_upsert(
         )
     if not name.strip():
         raise DomainError("A connection needs a name.", field="name")
+    cleaned_credentials = credentials_parse(provider, credentials or {})
+    cleaned_settings = settings_parse(provider, settings or {})
+    base_url = _validate_base_url(provider, api_base_url) if api_base_url is not None else None
     connection, created = IntegrationConnection.objects.select_for_update().get_or_create(
         business=business, provider=provider, name=name.strip()
     )
-    if credentials:
-        connection.credentials = {**(connection.credentials or {}), **credentials}
-    if settings:
-        connection.settings = {**(connection.settings or {}), **settings}
+    if cleaned_credentials:
+        connection.credentials = {**(connection.credentials or {}), **cleaned_credentials}
+    if cleaned_settings:
+        connection.settings = merge_settings(connection.settings, cleaned_settings)
     if environment is not None:
         connection.environment = environment
-    if api_base_url is not None:
-        connection.api_base_url = _validate_base_url(api_base_url)
+    if base_url is not None:
+        connection.api_base_url = base_url
     if external_account_id is not None:
-        connection.external_account_id = external_account_id
+        connection.external_account_id = external_account_id.strip()
     connection.save()
+    if created:
+        connection_defaults_ensure(connection=connection)
     return connection, created
 
 
@@ -101,7 +126,7 @@ def connection_credentials_replace(
 ) -> IntegrationConnection:
     if not isinstance(credentials, dict):
         raise DomainError("Credentials must be a JSON object.", field="credentials")
-    connection.credentials = credentials
+    connection.credentials = credentials_parse(connection.provider, credentials)
     connection.status = ConnectionStatus.PENDING
     connection.save(update_fields=["credentials", "status", "updated_at"])
     return connection
@@ -127,6 +152,16 @@ def connection_test(*, connection: IntegrationConnection) -> ConnectionCheck:
     return check
 
 
+def connection_ready_for_schedule(connection: IntegrationConnection) -> bool:
+    """Whether a scheduled run has something to work with: an adapter and its credentials. A
+    connection set up but not connected yet has its default schedules and waits quietly."""
+    try:
+        provider_for(connection).check_credentials()
+    except NotConfigured:
+        return False
+    return True
+
+
 def _resources_for(connection: IntegrationConnection, resources: Iterable[str] | None) -> list[str]:
     cls = provider_class_for(connection.provider)
     if cls is None:
@@ -150,8 +185,10 @@ def sync_request(
     connection: IntegrationConnection,
     resources: Iterable[str] | None = None,
     trigger: str = SyncLog.Trigger.MANUAL,
+    enqueue: bool = True,
 ) -> list[SyncLog]:
-    """Queue one sync run per resource; the SyncLog rows are the durable record of the request."""
+    """Queue one sync run per resource; the SyncLog rows are the durable record of the request.
+    `enqueue` False: the caller runs them itself (the CLI's --wait) with connection_sync."""
     if not connection.sync_enabled:
         raise DomainError(f"Sync is turned off for {connection}.")
     if connection.status == ConnectionStatus.NEEDS_RECONNECT:
@@ -169,31 +206,73 @@ def sync_request(
     ]
     from apps.integrations.tasks import connection_sync_task
 
-    for log in logs:
+    for log in logs if enqueue else ():
         transaction.on_commit(partial(connection_sync_task.delay, log.pk))
     return logs
 
 
-def connection_sync(*, sync_log_id: int) -> SyncLog:
-    """Run one queued sync. Per-record failures are stored; temporary errors propagate for retry."""
+FINAL = (SyncLog.Status.SUCCEEDED, SyncLog.Status.PARTIAL, SyncLog.Status.FAILED)
+
+
+class SyncRetry(Exception):
+    """A run stopped by a temporary vendor error, with attempts left: retry after `delay` s."""
+
+    def __init__(self, delay: float, cause: TemporaryError):
+        super().__init__(str(cause))
+        self.delay, self.cause = delay, cause
+
+
+def retry_delay(error: TemporaryError, attempt: int) -> float:
+    """When to try again: the vendor's own window for a rate limit, else exponential back-off."""
+    if isinstance(error, RateLimited):
+        return max(1.0, float(error.retry_after or 60))
+    return float(min(600, 15 * 2**attempt))
+
+
+def connection_sync(*, sync_log_id: int, attempt: int = 0, max_attempts: int = 1) -> SyncLog:
+    """Run one queued sync; the log always ends in a final state or says when it is retried.
+
+    Per-record reports are stored (errors fail the run, warnings and information do not). A
+    temporary vendor error with attempts left keeps the log queued with `next_attempt_at` and
+    raises SyncRetry for the task to re-queue itself; on the last attempt (a run in the CLI's
+    process has one) the log fails with the reason.
+    """
     log = SyncLog.objects.select_related("connection").get(pk=sync_log_id)
-    if log.status in (SyncLog.Status.SUCCEEDED, SyncLog.Status.PARTIAL):
+    if log.status in FINAL:
         return log  # a redelivered task: the run already happened
     connection = log.connection
-    log.status, log.started_at = SyncLog.Status.RUNNING, timezone.now()
-    log.save(update_fields=["status", "started_at"])
+    log.status, log.started_at, log.next_attempt_at = (
+        SyncLog.Status.RUNNING,
+        timezone.now(),
+        None,
+    )
+    log.save(update_fields=["status", "started_at", "next_attempt_at"])
     try:
         if connection.status == ConnectionStatus.NEEDS_RECONNECT:
             raise AuthenticationError(f"{connection} needs to be reconnected.")
         outcome = provider_for(connection).sync(resource=log.sync_type, sync_log=log)
     except TemporaryError as exc:
+        message = safe_message(connection, exc)
+        if attempt + 1 < max_attempts:
+            delay = retry_delay(exc, attempt)
+            log.next_attempt_at = timezone.now() + dt.timedelta(seconds=delay)
+            when = timezone.localtime(log.next_attempt_at, connection.business.timezone)
+            _finish(
+                log,
+                status=SyncLog.Status.QUEUED,
+                message=f"Will retry at {when:%H:%M:%S} (attempt {attempt + 2} of "
+                f"{max_attempts}): {message}",
+                outcome=outcome_of(exc),
+            )
+            raise SyncRetry(delay, exc) from exc
+        tries = f" after {attempt + 1} attempts" if attempt else ""
         _finish(
             log,
-            status=SyncLog.Status.QUEUED,
-            message=f"Will retry: {safe_message(connection, exc)}",
+            status=SyncLog.Status.FAILED,
+            message=f"{message} (a temporary error{tries}; run the sync again later).",
             outcome=outcome_of(exc),
         )
-        raise
+        return log
     except ProviderError as exc:
         if not isinstance(exc, NotConfigured):
             connection_note_failure(connection, exc)
@@ -204,8 +283,44 @@ def connection_sync(*, sync_log_id: int) -> SyncLog:
             outcome=outcome_of(exc),
         )
         return log
-    for failure in outcome.failures:
-        SyncRecordError.objects.create(
+    except BaseException:
+        # A bug or a lost database must not leave the run "running" for ever; the traceback
+        # goes to the log, not to the page (it may quote a vendor's answer).
+        logger.exception("sync_run_crashed", sync_log_id=log.pk)
+        _finish(
+            log,
+            status=SyncLog.Status.FAILED,
+            message="The run stopped on an unexpected error (see the server log); run it again.",
+            outcome=Outcome.TEMPORARY_ERROR,
+        )
+        raise
+    errors = [f for f in outcome.failures if f.severity == ReportSeverity.ERROR]
+    recorded = _reports_store(log, outcome.failures)
+    warnings = sum(1 for f in recorded if f.severity != ReportSeverity.ERROR)
+    status = SyncLog.Status.SUCCEEDED if not errors else SyncLog.Status.PARTIAL
+    if errors and not outcome.succeeded:
+        status = SyncLog.Status.FAILED
+    log.processed = max(outcome.processed, outcome.succeeded + len(errors))
+    log.succeeded, log.failed, log.warnings = outcome.succeeded, len(errors), warnings
+    message = outcome.message
+    if warnings:
+        message = f"{message} {warnings} report(s) to look at (not errors).".strip()
+    _finish(
+        log,
+        status=status,
+        message=message,
+        outcome=Outcome.SUCCESS if status == SyncLog.Status.SUCCEEDED else Outcome.REJECTED,
+    )
+    IntegrationConnection.objects.filter(pk=connection.pk).update(last_sync_at=log.completed_at)
+    return log
+
+
+def _reports_store(log: SyncLog, failures) -> list:
+    """Store the run's reports; a report whose vendor change was recorded before is skipped.
+    Returns those stored."""
+    stored = []
+    for failure in failures:
+        row = SyncRecordError(
             business_id=log.business_id,
             sync_log=log,
             record_type=failure.record_type,
@@ -213,21 +328,20 @@ def connection_sync(*, sync_log_id: int) -> SyncLog:
             record_label=failure.record_label,
             message=failure.message,
             vendor_code=failure.vendor_code,
+            severity=failure.severity,
+            dedupe_key=failure.dedupe_key[:200],
         )
-    failed = len(outcome.failures)
-    status = SyncLog.Status.SUCCEEDED if not failed else SyncLog.Status.PARTIAL
-    if failed and not outcome.succeeded:
-        status = SyncLog.Status.FAILED
-    log.processed = max(outcome.processed, outcome.succeeded + failed)
-    log.succeeded, log.failed = outcome.succeeded, failed
-    _finish(
-        log,
-        status=status,
-        message=outcome.message,
-        outcome=Outcome.SUCCESS if status == SyncLog.Status.SUCCEEDED else Outcome.REJECTED,
-    )
-    IntegrationConnection.objects.filter(pk=connection.pk).update(last_sync_at=log.completed_at)
-    return log
+        if not row.dedupe_key:
+            row.save()
+            stored.append(failure)
+            continue
+        try:
+            with transaction.atomic():  # the unique constraint decides, not a read
+                row.save()
+        except IntegrityError:
+            continue
+        stored.append(failure)
+    return stored
 
 
 def _finish(log: SyncLog, *, status: str, message: str, outcome: str) -> None:
@@ -244,6 +358,26 @@ def _finish(log: SyncLog, *, status: str, message: str, outcome: str) -> None:
         duration_ms=log.duration_ms or 0,
         error_message="" if outcome == Outcome.SUCCESS else message,
     )
+
+
+def connection_backfill(
+    *, connection: IntegrationConnection, since: dt.date, resources: Iterable[str] | None = None
+) -> list[str]:
+    """Owe the connection what existed before it, from `since` on (its next runs send it);
+    returns what was found and owed, in words. Safe to repeat: nothing is owed twice."""
+    cls = provider_class_for(connection.provider)
+    offered = cls.backfill_resources if cls else ()
+    if not offered:
+        raise DomainError(f"{connection.get_provider_display()} has no backfill.")
+    wanted = list(resources) if resources else list(offered)
+    unknown = [r for r in wanted if r not in offered]
+    if unknown:
+        raise DomainError(
+            f"{connection.get_provider_display()} backfills {', '.join(offered)}; "
+            f"not {', '.join(unknown)}.",
+            field="resources",
+        )
+    return provider_for(connection).backfill(since=since, resources=wanted)
 
 
 def sync_record_error_retry(*, record_error: SyncRecordError) -> SyncLog:
@@ -285,65 +419,3 @@ def account_mapping_set(
         },
     )
     return mapping
-
-
-def schedule_name(connection: IntegrationConnection, resource: str) -> str:
-    return f"integration:{connection.pk}:{resource}"
-
-
-@transaction.atomic
-def connection_schedule_set(
-    *,
-    connection: IntegrationConnection,
-    resource: str,
-    every_minutes: int | None = None,
-    crontab: str | None = None,
-    enabled: bool = True,
-) -> PeriodicTask:
-    """One django-celery-beat row per (connection, resource), editable in the admin afterwards."""
-    _resources_for(connection, [resource])
-    if (every_minutes is None) == (crontab is None):
-        raise DomainError(
-            "Give either an interval in minutes or a crontab, not both.", field="schedule"
-        )
-    schedule: dict = {"interval": None, "crontab": None}
-    if every_minutes is not None:
-        if every_minutes < 1:
-            raise DomainError("The interval must be at least one minute.", field="schedule")
-        schedule["interval"], _ = IntervalSchedule.objects.get_or_create(
-            every=every_minutes, period=IntervalSchedule.MINUTES
-        )
-    else:
-        fields = crontab.split()
-        if len(fields) != 5:
-            raise DomainError(
-                "A crontab has five fields: minute hour day-of-month month day-of-week.",
-                field="schedule",
-            )
-        minute, hour, day_of_month, month_of_year, day_of_week = fields
-        schedule["crontab"], _ = CrontabSchedule.objects.get_or_create(
-            minute=minute,
-            hour=hour,
-            day_of_month=day_of_month,
-            month_of_year=month_of_year,
-            day_of_week=day_of_week,
-            timezone=str(connection.business.timezone),
-        )
-    task, _ = PeriodicTask.objects.update_or_create(
-        name=schedule_name(connection, resource),
-        defaults={
-            **schedule,
-            "task": SCHEDULED_SYNC_TASK,
-            "kwargs": json.dumps({"connection_id": connection.pk, "resources": [resource]}),
-            "enabled": enabled,
-            "queue": "sync",
-            "description": f"Sync {resource} for {connection} ({connection.business})",
-        },
-    )
-    return task
-
-
-def connection_schedules(connection: IntegrationConnection):
-    return PeriodicTask.objects.filter(name__startswith=f"integration:{connection.pk}:").order_by(
-        "name"
-    )

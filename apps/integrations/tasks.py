@@ -2,31 +2,34 @@
 
 from celery import shared_task
 
-from apps.integrations.errors import RateLimited, TemporaryError
-
 
 @shared_task(bind=True, acks_late=True, max_retries=8)
 def connection_sync_task(self, sync_log_id: int) -> None:
-    from apps.integrations.services import connection_sync
+    from apps.integrations.services import SyncRetry, connection_sync
 
     try:
-        connection_sync(sync_log_id=sync_log_id)
-    except RateLimited as exc:
-        # Postpone to when the vendor's window opens, rather than retrying in a loop.
-        raise self.retry(exc=exc, countdown=max(1, int(exc.retry_after or 60))) from exc
-    except TemporaryError as exc:
-        raise self.retry(exc=exc, countdown=min(600, 15 * 2**self.request.retries)) from exc
+        connection_sync(
+            sync_log_id=sync_log_id,
+            attempt=self.request.retries,
+            max_attempts=self.max_retries + 1,
+        )
+    except SyncRetry as exc:
+        # The log says when (a rate limit waits for the vendor's window, not a loop); on the
+        # last attempt the service fails the log instead of raising this.
+        raise self.retry(exc=exc.cause, countdown=exc.delay) from exc
 
 
 @shared_task(acks_late=True)
 def connection_sync_scheduled_task(connection_id: int, resources: list[str] | None = None) -> None:
     from apps.core.errors import DomainError
     from apps.integrations.models import IntegrationConnection, SyncLog
-    from apps.integrations.services import sync_request
+    from apps.integrations.services import connection_ready_for_schedule, sync_request
 
     connection = IntegrationConnection.objects.filter(pk=connection_id).first()
     if connection is None:
         return
+    if not connection_ready_for_schedule(connection):
+        return  # not connected yet (the default schedules exist from set-up): nothing to run
     try:
         sync_request(connection=connection, resources=resources, trigger=SyncLog.Trigger.SCHEDULE)
     except DomainError:

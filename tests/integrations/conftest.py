@@ -3,6 +3,7 @@ from django.db import transaction
 
 from apps.integrations import ratelimit
 from apps.integrations.http import ApiClient
+from apps.integrations.models import ReportSeverity
 from apps.integrations.providers import (
     ConnectionCheck,
     Provider,
@@ -11,6 +12,7 @@ from apps.integrations.providers import (
     SyncOutcome,
     override_provider,
 )
+from apps.integrations.schema import FieldType, SettingField
 from tests import factories as f
 from tests.loopback import LoopbackServer
 
@@ -27,6 +29,11 @@ class LoopbackProvider(Provider):
 
     required_credentials = ("api_key",)
     resources = {"customers": "bidirectional", "invoices": "push"}
+    setting_fields = (
+        SettingField("region", FieldType.CHOICE, default="us", choices=("us", "eu")),
+        SettingField("page_size", FieldType.INTEGER, default=50, min_value=1, max_value=500),
+        SettingField("push_notes", FieldType.BOOLEAN, default=True),
+    )
 
     def client(self) -> PingClient:
         return PingClient(self.connection)
@@ -42,8 +49,23 @@ class LoopbackProvider(Provider):
             for r in records
             if r.get("error")
         )
+        # {"id": 3, "warning": "...", "change": "v2"}: a vendor-side change worth a look, not an
+        # error, reported once per change.
+        reports = tuple(
+            RecordFailure(
+                record_type=resource,
+                record_id=str(r["id"]),
+                message=r["warning"],
+                severity=ReportSeverity.WARNING,
+                dedupe_key=f"{self.connection.pk}:{r['id']}:{r.get('change', '')}",
+            )
+            for r in records
+            if r.get("warning")
+        )
         return SyncOutcome(
-            processed=len(records), succeeded=len(records) - len(failures), failures=failures
+            processed=len(records),
+            succeeded=len(records) - len(failures),
+            failures=failures + reports,
         )
 
 

@@ -153,3 +153,34 @@ def test_bad_input_is_a_clear_error(business, args, message):
     with pytest.raises(CommandError, match=message):
         run(*args)
     assert not IntegrationConnection.objects.filter(name="x").exists()  # nothing half-created
+
+
+def test_test_and_sync_answer_json_for_scripts(connection, loopback):
+    loopback.queue("/ping", Canned(body={"account": "Acme"}), Canned(status=401))
+    ok = json.loads(run("test", str(connection.pk), "--json"))
+    assert ok == {
+        "id": connection.pk,
+        "ok": True,
+        "message": "Connected to Acme",
+        "account_name": "",
+        "status": "connected",
+    }
+    out = io.StringIO()
+    with pytest.raises(CommandError, match="Connection test failed") as refused:
+        call_command("integrations", "test", str(connection.pk), "--json", stdout=out)
+    assert refused.value.returncode == 1 and json.loads(out.getvalue())["ok"] is False
+
+    connection.refresh_from_db()
+    connection.status = "connected"
+    connection.save()
+    loopback.queue("/customers", Canned(body={"records": [{"id": 1}, {"id": 2, "error": "Dup"}]}))
+    data = json.loads(
+        run("sync", str(connection.pk), "--resources", "customers", "--wait", "--json")
+    )
+    [customers] = data["runs"]
+    assert data["ok"] is True and customers["status"] == "partial"
+    assert customers["reports"] == [
+        {"severity": "error", "record_type": "customers", "record": "2", "message": "Dup"}
+    ]
+    queued = json.loads(run("sync", str(connection.pk), "--resources", "customers", "--json"))
+    assert [r["status"] for r in queued["runs"]] == ["queued"]

@@ -10,6 +10,7 @@ from apps.integrations.models import (
     ConnectionStatus,
     IntegrationActivity,
     Outcome,
+    ReportSeverity,
     SyncLog,
     SyncRecordError,
 )
@@ -99,15 +100,68 @@ def test_sync_refused_when_disabled_or_needing_reconnect(connection):
         services.sync_request(connection=connection)
 
 
-def test_temporary_error_requeues_the_log_and_propagates(connection, loopback):
+def test_temporary_error_with_attempts_left_stays_queued_with_its_next_attempt(
+    connection, loopback
+):
     loopback.queue("/customers", Canned(status=503))
     log = SyncLog.objects.create(
         business=connection.business, connection=connection, sync_type="customers", direction="push"
     )
-    with pytest.raises(TemporaryError):
+    with pytest.raises(services.SyncRetry) as raised:
+        services.connection_sync(sync_log_id=log.pk, attempt=0, max_attempts=3)
+    assert isinstance(raised.value.cause, TemporaryError) and raised.value.delay == 15
+    log.refresh_from_db()
+    assert log.status == SyncLog.Status.QUEUED and "Will retry at" in log.message
+    assert "attempt 2 of 3" in log.message and log.next_attempt_at > log.started_at
+    assert log.completed_at is None
+
+
+def test_temporary_error_on_the_last_attempt_fails_the_log(connection, loopback):
+    loopback.queue("/customers", Canned(status=503), Canned(status=503))
+    log = SyncLog.objects.create(
+        business=connection.business, connection=connection, sync_type="customers", direction="push"
+    )
+    # A run in the caller's process (the CLI's --wait) has one attempt: it never says "Will retry".
+    services.connection_sync(sync_log_id=log.pk)
+    log.refresh_from_db()
+    assert log.status == SyncLog.Status.FAILED and log.completed_at is not None
+    assert "Will retry" not in log.message and "run the sync again" in log.message
+    assert log.next_attempt_at is None
+
+    last = SyncLog.objects.create(
+        business=connection.business, connection=connection, sync_type="customers", direction="push"
+    )
+    services.connection_sync(sync_log_id=last.pk, attempt=8, max_attempts=9)
+    last.refresh_from_db()
+    assert last.status == SyncLog.Status.FAILED and "after 9 attempts" in last.message
+
+
+def test_task_gives_up_after_its_retries_with_a_failed_log(connection, loopback, monkeypatch):
+    monkeypatch.setattr(connection_sync_task, "max_retries", 2)
+    loopback.queue("/customers", *[Canned(status=503)] * 3)
+    log = SyncLog.objects.create(
+        business=connection.business, connection=connection, sync_type="customers", direction="push"
+    )
+    connection_sync_task.apply(args=[log.pk])
+    log.refresh_from_db()
+    assert log.status == SyncLog.Status.FAILED and "after 3 attempts" in log.message
+    assert len(loopback.requests) == 3
+
+
+def test_an_unexpected_exception_fails_the_log_instead_of_leaving_it_running(
+    connection, monkeypatch
+):
+    def broken(self, *, resource, sync_log):
+        raise KeyError("bug")
+
+    monkeypatch.setattr(type(services.provider_for(connection)), "sync", broken)
+    log = SyncLog.objects.create(
+        business=connection.business, connection=connection, sync_type="customers", direction="push"
+    )
+    with pytest.raises(KeyError):
         services.connection_sync(sync_log_id=log.pk)
     log.refresh_from_db()
-    assert log.status == SyncLog.Status.QUEUED and "Will retry" in log.message
+    assert log.status == SyncLog.Status.FAILED and "unexpected error" in log.message
 
 
 def test_task_retries_a_temporary_failure_until_it_succeeds(connection, loopback):
@@ -207,3 +261,30 @@ def test_upsert_validates_and_merges(business):
         business=business, provider="stripe", name="Local", api_base_url="http://127.0.0.1:8420/"
     )
     assert conn.api_base_url == "http://127.0.0.1:8420"
+
+
+def test_warnings_do_not_fail_a_run_and_one_vendor_change_is_reported_once(connection, loopback):
+    voided = {"id": 7, "warning": "Invoice 7 was voided at the vendor.", "change": "void:3"}
+    loopback.queue(
+        "/customers",
+        Canned(body={"records": [{"id": 1}, voided]}),
+        Canned(body={"records": [voided]}),  # the overlap window reads the same change again
+        Canned(body={"records": [{**voided, "change": "void:4"}]}),  # a new change: reported
+    )
+    logs = []
+    for _ in range(3):
+        log = SyncLog.objects.create(
+            business=connection.business,
+            connection=connection,
+            sync_type="customers",
+            direction="push",
+        )
+        logs.append(services.connection_sync(sync_log_id=log.pk))
+    assert [log.status for log in logs] == [SyncLog.Status.SUCCEEDED] * 3
+    assert [(log.failed, log.warnings) for log in logs] == [(0, 1), (0, 0), (0, 1)]
+    assert "1 report(s) to look at" in logs[0].message
+    reports = SyncRecordError.objects.order_by("pk")
+    assert [(r.severity, r.sync_log_id) for r in reports] == [
+        (ReportSeverity.WARNING, logs[0].pk),
+        (ReportSeverity.WARNING, logs[2].pk),
+    ]

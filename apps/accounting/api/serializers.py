@@ -15,6 +15,10 @@ class SyncRequestInput(serializers.Serializer):
 class RecordErrorSerializer(serializers.ModelSerializer):
     # Plain strings: two enums named "status" would collide in the OpenAPI schema.
     status = serializers.CharField(read_only=True, help_text="open, retried or dismissed")
+    severity = serializers.CharField(
+        read_only=True,
+        help_text="error (failed the run), warning (a vendor-side change to look at) or info",
+    )
 
     class Meta:
         model = SyncRecordError
@@ -25,6 +29,7 @@ class RecordErrorSerializer(serializers.ModelSerializer):
             "record_label",
             "message",
             "vendor_code",
+            "severity",
             "status",
             "created_at",
             "resolved_at",
@@ -34,7 +39,9 @@ class RecordErrorSerializer(serializers.ModelSerializer):
 class SyncLogSerializer(serializers.ModelSerializer):
     resource = serializers.CharField(source="sync_type")
     status = serializers.CharField(
-        read_only=True, help_text="queued, running, succeeded, partial or failed"
+        read_only=True,
+        help_text="queued (waiting, or retrying at next_attempt_at), running, succeeded, "
+        "partial or failed",
     )
     record_errors = RecordErrorSerializer(many=True, read_only=True)
 
@@ -49,7 +56,9 @@ class SyncLogSerializer(serializers.ModelSerializer):
             "processed",
             "succeeded",
             "failed",
+            "warnings",
             "message",
+            "next_attempt_at",
             "queued_at",
             "started_at",
             "completed_at",

@@ -25,6 +25,7 @@ from apps.accounting.models import AccountingWrite, SyncCursor
 from apps.accounting.services.oauth import (
     oauth_authorization_url,
     oauth_connect_complete,
+    oauth_failure_words,
     oauth_state_consume,
 )
 from apps.core.api.mixins import BusinessContextMixin, BusinessScopedViewSetMixin
@@ -32,6 +33,7 @@ from apps.core.api.permissions import IsBusinessMember
 from apps.core.api.serializers import ApiErrorSerializer
 from apps.core.errors import DomainError
 from apps.core.tenancy import get_for_business_or_404
+from apps.integrations.errors import NotConfigured, ProviderError
 from apps.integrations.models import IntegrationConnection, SyncLog, SyncRecordError
 from apps.integrations.providers import provider_class_for
 from apps.integrations.services import sync_request
@@ -54,18 +56,66 @@ def callback_url(provider: str) -> str:
     return settings.PUBLIC_BASE_URL + reverse(f"accounting-{provider}-callback")
 
 
-class OAuthStartView(BusinessContextMixin, APIView):
+VENDOR_FAILED = OpenApiResponse(
+    ApiErrorSerializer,
+    description="The vendor's sign-in service failed or was unreachable (JSON clients; a browser "
+    "is sent back to the connection's page with the message).",
+)
+
+
+def _wants_json(request: Request) -> bool:
+    return (
+        "json" in request.headers.get("Accept", "") or request.query_params.get("format") == "json"
+    )
+
+
+class _ConnectFlow(BusinessContextMixin, APIView):
+    """Every failure lands the dispatcher back on the connection's page (or the connections list
+    when the connection is unknown) with a plain message; a JSON client gets it as an error
+    body. Never a 500 page for a vendor that is down or answers nonsense."""
+
     permission_classes = OFFICE
     provider = ""
 
+    def _land(self, request: Request, connection, message: str, *, ok: bool = False):
+        if ok:
+            messages.success(request._request, message)
+        else:
+            messages.error(request._request, message)
+        if connection is None:
+            return HttpResponseRedirect(reverse("admin:accounting_accountingconnection_changelist"))
+        return HttpResponseRedirect(
+            reverse("admin:accounting_accountingconnection_change", args=[connection.pk])
+        )
+
+    def _failed(self, request: Request, connection, exc: Exception):
+        if isinstance(exc, ProviderError):
+            message = oauth_failure_words(
+                connection=connection, error=exc, finishing=self.finishing
+            )
+            code = "not_configured" if isinstance(exc, NotConfigured) else "vendor_failed"
+            status_code = 400 if isinstance(exc, NotConfigured) else 502
+        else:  # DomainError: our own refusal (state, company, missing code)
+            message, code, status_code = exc.message, exc.code, 400
+        if _wants_json(request):
+            return Response({"detail": message, "code": code}, status=status_code)
+        return self._land(request, connection, message)
+
+    finishing = False
+
+
+class OAuthStartView(_ConnectFlow):
     @extend_schema(
         tags=["integrations"],
         summary="Start connecting QuickBooks or Xero (redirects to the vendor's sign-in)",
         parameters=[OpenApiParameter("connection", int, required=True)],
         responses={
-            302: OpenApiResponse(description="To the vendor's consent page."),
+            302: OpenApiResponse(
+                description="To the vendor's consent page; on a failure, back to the connection."
+            ),
             400: ERROR,
             404: NOT_FOUND,
+            502: VENDOR_FAILED,
         },
     )
     def get(self, request: Request) -> Response:
@@ -79,15 +129,17 @@ class OAuthStartView(BusinessContextMixin, APIView):
         )
         if connection.provider != self.provider:
             raise DomainError(f"Connection {connection.pk} is not a {self.provider} connection.")
-        url = oauth_authorization_url(
-            connection=connection, user=request.user, redirect_uri=callback_url(self.provider)
-        )
+        try:
+            url = oauth_authorization_url(
+                connection=connection, user=request.user, redirect_uri=callback_url(self.provider)
+            )
+        except (ProviderError, DomainError) as exc:
+            return self._failed(request, connection, exc)
         return HttpResponseRedirect(url)
 
 
-class OAuthCallbackView(BusinessContextMixin, APIView):
-    permission_classes = OFFICE
-    provider = ""
+class OAuthCallbackView(_ConnectFlow):
+    finishing = True
 
     @extend_schema(
         tags=["integrations"],
@@ -100,32 +152,50 @@ class OAuthCallbackView(BusinessContextMixin, APIView):
         ],
         responses={
             200: ConnectedSerializer,
-            302: OpenApiResponse(description="Back to the admin."),
+            302: OpenApiResponse(description="Back to the connection, with what happened."),
             400: ERROR,
+            502: VENDOR_FAILED,
         },
     )
     def get(self, request: Request) -> Response:
         params = {k: v for k, v in request.query_params.items()}
-        connection = oauth_state_consume(
-            state=params.get("state", ""), user=request.user, provider_key=self.provider
-        )
+        try:
+            connection = oauth_state_consume(
+                state=params.get("state", ""), user=request.user, provider_key=self.provider
+            )
+        except DomainError as exc:
+            return self._failed(request, None, exc)
+        vendor = connection.get_provider_display()
         if params.get("error"):
-            raise DomainError(
-                f"Connecting was cancelled at {connection.get_provider_display()}: "
-                f"{params['error']}."
+            reason = (params.get("error_description") or params["error"])[:200]
+            return self._failed(
+                request,
+                connection,
+                DomainError(
+                    f"Connecting was cancelled at {vendor} ({reason}). Nothing was changed: "
+                    f"press “Connect to {vendor}” again when ready.",
+                    code="cancelled",
+                ),
             )
         if not params.get("code"):
-            raise DomainError("The vendor sent no authorization code.", field="code")
-        connection = oauth_connect_complete(
-            connection=connection,
-            code=params["code"],
-            redirect_uri=callback_url(self.provider),
-            params=params,
-        )
-        if (
-            "json" in request.headers.get("Accept", "")
-            or request.query_params.get("format") == "json"
-        ):
+            return self._failed(
+                request,
+                connection,
+                DomainError(
+                    f"{vendor} sent no authorization code. Press “Connect to {vendor}” again.",
+                    field="code",
+                ),
+            )
+        try:
+            connection = oauth_connect_complete(
+                connection=connection,
+                code=params["code"],
+                redirect_uri=callback_url(self.provider),
+                params=params,
+            )
+        except (ProviderError, DomainError) as exc:
+            return self._failed(request, connection, exc)
+        if _wants_json(request):
             return Response(
                 ConnectedSerializer(
                     {
@@ -135,10 +205,7 @@ class OAuthCallbackView(BusinessContextMixin, APIView):
                     }
                 ).data
             )
-        messages.success(request._request, f"{connection} is connected.")
-        return HttpResponseRedirect(
-            reverse("admin:accounting_accountingconnection_change", args=[connection.pk])
-        )
+        return self._land(request, connection, f"{connection} is connected.", ok=True)
 
 
 class SyncView(BusinessContextMixin, APIView):

@@ -45,6 +45,11 @@ class InvalidGrant(AuthenticationError):
     """The refresh token was refused: only the customer reconnecting can fix it."""
 
 
+class SignInCodeRefused(RejectedError):
+    """The vendor refused the authorization code of a connect attempt (used, expired): that
+    attempt failed, while the connection's saved sign-in, if any, is untouched."""
+
+
 # --- tokens ------------------------------------------------------------------------------------
 @dataclasses.dataclass(frozen=True)
 class TokenSet:
@@ -313,6 +318,15 @@ class AccountingProvider(Provider, abc.ABC):
         "payments": "bidirectional",
     }
     max_batch_size: ClassVar[int] = 1
+    # Created for every new connection (CLI, admin, API) and on connecting: the 15-minute
+    # customer pull, the 5-minute invoice and payment runs (which also re-send what a crash left
+    # owed), the nightly items run.
+    default_schedules: ClassVar[Mapping[str, Mapping[str, object]]] = {
+        "customers": {"every_minutes": 15},
+        "payments": {"every_minutes": 5},
+        "invoices": {"every_minutes": 5},
+        "items": {"crontab": "0 3 * * *"},
+    }
     # Changes pulled again on every run, so a change committed at the vendor just before our
     # cursor's timestamp (but made visible after) is not skipped. Upserts make the re-read harmless.
     pull_overlap: ClassVar[dt.timedelta] = dt.timedelta(minutes=5)
@@ -498,8 +512,18 @@ class AccountingProvider(Provider, abc.ABC):
         for refund_create)."""
         raise NotImplementedError
 
-    # --- the framework's entry point -----------------------------------------------------------------
+    # --- the framework's entry points ----------------------------------------------------------------
+    backfill_resources: ClassVar[tuple[str, ...]] = ("invoices", "payments")
+
     def sync(self, *, resource: str, sync_log) -> SyncOutcome:
         from apps.accounting.services.sync import resource_sync
 
         return resource_sync(provider=self, resource=resource, sync_log=sync_log)
+
+    def backfill(self, *, since: dt.date, resources: Sequence[str]) -> list[str]:
+        from apps.accounting.services.backfill import accounting_backfill
+
+        counts = accounting_backfill(
+            connection=self.connection, since=since, resources=list(resources)
+        )
+        return [count.sentence() for count in counts]

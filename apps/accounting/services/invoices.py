@@ -9,7 +9,6 @@ flush.py; this module builds the vendor-neutral drafts and reads changes back.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 import structlog
 from django.db.models import Prefetch
@@ -81,9 +80,9 @@ def work_order_invoice_push(*, work_order_id: int) -> list[AccountingWrite]:
     if not connections:
         return []
     invoices = list(work_order.invoices.filter(status__in=PUSHABLE))
-    auto = [c for c in connections if (c.settings or {}).get("invoice_on_completion", True)]
+    auto = [c for c in connections if c.setting("invoice_on_completion")]
     if not invoices and auto and work_order.status == WorkOrderStatus.COMPLETED:
-        rate = Decimal(str((auto[0].settings or {}).get("default_tax_rate", "0")))
+        rate = auto[0].setting("default_tax_rate")
         try:
             invoices = [invoice_create_for_work_order(work_order=work_order, tax_rate=rate)]
         except DomainError as exc:  # no lines yet, or the office invoiced it a moment ago
@@ -237,12 +236,15 @@ def invoices_pull(run: Run) -> None:
         ref.save(update_fields=["remote_version", "remote_updated_at", "updated_at"])
         voided_here = Invoice.objects.filter(pk=ref.object_id, status=InvoiceStatus.VOID).exists()
         if remote.status == "void" and not voided_here:
-            run.fail(
+            # Not an error of the run: a person decides which side is right. Reported once per
+            # version of the void, however often the overlap window reads it again.
+            run.warn(
                 "invoice",
                 ref.object_id,
                 f"Invoice {remote.number} was voided in {run.vendor}; "
                 "it is still open here. Void it here too, or restore it there.",
                 label=remote.number,
+                change=f"{remote.remote_id}:void:{remote.version or remote.updated_at}",
             )
     for deletion in changes.deletions:
         ref = ref_by_remote(run.connection, Invoice, deletion.remote_id)

@@ -83,7 +83,7 @@ def item_draft(run: Run, obj: ServiceCategory | Part) -> ItemDraft:
             income_account_id=income_account_for(run, obj.revenue_category),
             sku=item_code(obj),
         )
-    kind = (run.connection.settings or {}).get("parts_item_type", "non_inventory")
+    kind = run.connection.setting("parts_item_type")
     revenue = obj.category.revenue_category if obj.category else "Parts and materials"
     parts_income = mapping(run, K.PARTS, "income", "default")
     draft = ItemDraft(

@@ -22,25 +22,25 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounting.models import OAuthState
-from apps.accounting.providers.base import AccountingProvider
+from apps.accounting.providers.base import AccountingProvider, InvalidGrant, SignInCodeRefused
 from apps.core.errors import DomainError
 from apps.core.models import User
 from apps.integrations.activity import safe_message
-from apps.integrations.errors import AuthenticationError, ProviderError
+from apps.integrations.errors import (
+    AuthenticationError,
+    NotConfigured,
+    ProviderError,
+    TemporaryError,
+)
 from apps.integrations.models import ConnectionStatus, IntegrationConnection, SyncLog
-from apps.integrations.providers import provider_for
+from apps.integrations.providers import provider_for, settings_parse
+from apps.integrations.schedules import connection_defaults_ensure
 
 logger = structlog.get_logger(__name__)
 
 STATE_SALT = "apps.accounting.oauth-state"
 STATE_TTL = dt.timedelta(minutes=10)
 REFRESH_MARGIN_S = 120  # refresh a little before expiry, never mid-request
-DEFAULT_SCHEDULES = {
-    "customers": {"every_minutes": 15},
-    "payments": {"every_minutes": 5},
-    "invoices": {"every_minutes": 5},
-    "items": {"crontab": "0 3 * * *"},
-}
 
 # SQLite has no row locks; within one process this keeps the guarantee for local runs.
 _process_locks: dict[int, threading.Lock] = defaultdict(threading.Lock)
@@ -129,20 +129,52 @@ def oauth_connect_complete(
             None,
         )
         if company.name:
-            locked.settings = {**(locked.settings or {}), "company_name": company.name}
+            locked.settings = {
+                **(locked.settings or {}),
+                **settings_parse(locked.provider, {"company_name": company.name}, by_system=True),
+            }
         locked.save()
-        _default_schedules(locked)
+        # The same defaults as every other set-up path; ones a person changed are kept.
+        connection_defaults_ensure(connection=locked)
     connection.refresh_from_db()
     return connection
 
 
-def _default_schedules(connection: IntegrationConnection) -> None:
-    from apps.integrations.services import connection_schedule_set, connection_schedules
-
-    existing = {task.name for task in connection_schedules(connection)}
-    for resource, schedule in DEFAULT_SCHEDULES.items():
-        if f"integration:{connection.pk}:{resource}" not in existing:
-            connection_schedule_set(connection=connection, resource=resource, **schedule)
+def oauth_failure_words(
+    *, connection: IntegrationConnection, error: ProviderError, finishing: bool
+) -> str:
+    """What a dispatcher reads when connecting failed at the vendor: what happened, that nothing
+    changed, and what to do. Secrets are redacted from the vendor's words."""
+    vendor = connection.get_provider_display()
+    step = "finish" if finishing else "start"
+    reason = safe_message(connection, error).rstrip(".")
+    if isinstance(error, NotConfigured):
+        return f"Could not {step} connecting {vendor}: {reason}. An administrator must set it."
+    if isinstance(error, InvalidGrant | SignInCodeRefused):
+        return (
+            f"{vendor} refused the sign-in code (it works once, for a few minutes). Nothing was "
+            f"changed: press “Connect to {vendor}” again."
+        )
+    if isinstance(error, AuthenticationError):
+        return (
+            f"{vendor} refused this app's credentials ({reason}). Nothing was changed: check the "
+            f"app's client id and secret, then press “Connect to {vendor}” again."
+        )
+    if isinstance(error, TemporaryError):
+        where = (
+            " and the connection's oauth_discovery_url setting"
+            if connection.provider == "quickbooks"
+            else ""
+        )
+        return (
+            f"Could not {step} connecting {vendor}: its sign-in service did not answer properly "
+            f"({reason}). Nothing was changed. Try again in a few minutes; if it keeps failing, "
+            f"check {vendor}'s status page{where}."
+        )
+    return (
+        f"{vendor} refused the sign-in ({reason}). Nothing was changed: press “Connect to "
+        f"{vendor}” again."
+    )
 
 
 # --- tokens ------------------------------------------------------------------------------------

@@ -208,7 +208,7 @@ def payment_apply_remote(run: Run, remote: RemotePayment) -> None:
         run.note(f"Payments not applied to an invoice in {run.vendor} are not recorded here.")
         run.skip()
         return
-    default = (run.connection.settings or {}).get("default_payment_method", PaymentMethod.CHECK)
+    default = run.connection.setting("default_payment_method")
     tz = run.connection.business.timezone
     received = remote.received_on or timezone.localdate(timezone=tz)
     when = timezone.make_aware(dt.datetime.combine(received, dt.time(12)), tz)

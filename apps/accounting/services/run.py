@@ -6,7 +6,7 @@ import dataclasses
 import time
 
 from apps.accounting.providers.base import Account, AccountingProvider
-from apps.integrations.models import IntegrationConnection, SyncLog
+from apps.integrations.models import IntegrationConnection, ReportSeverity, SyncLog
 from apps.integrations.providers import RecordFailure, SyncOutcome
 
 
@@ -54,6 +54,30 @@ class Run:
                 message=message,
                 record_label=label[:200],
                 vendor_code=vendor_code[:50],
+            )
+        )
+
+    def warn(
+        self,
+        record_type: str,
+        record_id: object,
+        message: str,
+        *,
+        change: str,
+        label: str = "",
+        severity: str = ReportSeverity.WARNING,
+    ) -> None:
+        """Report a change made at the vendor that a person should know about; it does not fail
+        the run. `change` names it (object, what happened, the vendor's version), so the pulls
+        that read it again within the overlap window record it once."""
+        self.failures.append(
+            RecordFailure(
+                record_type=record_type,
+                record_id=str(record_id),
+                message=message,
+                record_label=label[:200],
+                severity=severity,
+                dedupe_key=f"{self.connection.pk}:{record_type}:{change}",
             )
         )
 

@@ -30,7 +30,7 @@ W = AccountingWrite
 def _wanted(run: Run, invoice: Invoice) -> ServiceLocation | None:
     if not run.provider.supports_sub_customers:
         return None
-    if not (run.connection.settings or {}).get("sub_customers", False):
+    if not run.connection.setting("sub_customers"):
         return None
     location = invoice.work_order.location if invoice.work_order_id else None
     if location is None:

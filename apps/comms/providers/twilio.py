@@ -38,6 +38,7 @@ from apps.integrations.errors import (
 )
 from apps.integrations.models import ActivityKind
 from apps.integrations.providers import ConnectionCheck, Provider, RateLimitPolicy
+from apps.integrations.schema import CredentialField
 
 # The SDK logs every request and its headers at INFO; at fan-out volume that is noise and cost.
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
@@ -86,7 +87,22 @@ class TwilioProvider(Provider):
     key = "twilio"
     display_name = "Twilio"
     default_base_url = "https://api.twilio.com"
-    required_credentials = ("account_sid", "auth_token")
+    credential_fields = (
+        CredentialField(
+            "account_sid",
+            "Account SID",
+            secret=False,
+            required=True,
+            help="AC… from the Twilio console (a subaccount's SID for a subaccount).",
+        ),
+        CredentialField(
+            "auth_token",
+            "Auth token",
+            required=True,
+            help="Signs the API requests and verifies Twilio's webhook signatures.",
+        ),
+    )
+    base_url_help = "Empty: https://api.twilio.com (every Twilio host is rewritten to this one)."
     # Account-wide REST concurrency; per-number throughput is enforced by the sender pool.
     rate_limits = RateLimitPolicy(windows=((100, 1.0),))
 

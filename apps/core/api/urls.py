@@ -13,6 +13,7 @@ urlpatterns = [
     path("me/", views.MeView.as_view(), name="api-me"),
     *router.urls,
     path("", include("apps.routing.api.urls")),
+    path("", include("apps.integrations.api.urls")),
     path("", include("apps.accounting.api.urls")),
     path("", include("apps.payments.api.urls")),
     path("", include("apps.monitoring.api.urls")),

@@ -22,6 +22,7 @@ from apps.core.admin.base import (
 )
 from apps.core.admin.display import GRAY, GREEN, ORANGE, RED, badge, pretty_json
 from apps.core.errors import DomainError
+from apps.integrations.admin.backfill import ConnectionBackfillMixin
 from apps.integrations.models import (
     AccountMapping,
     ConnectionStatus,
@@ -29,7 +30,14 @@ from apps.integrations.models import (
     SyncLog,
     SyncMapping,
 )
+from apps.integrations.providers import (
+    credentials_parse,
+    provider_class_for,
+    settings_fields_for,
+    settings_parse,
+)
 from apps.integrations.redaction import redact
+from apps.integrations.schema import SettingsInvalid
 
 _can_open_schedules: ContextVar[bool] = ContextVar("can_open_schedules", default=False)
 
@@ -78,6 +86,50 @@ class ConnectionForm(TenantModelForm):
             )
         return value
 
+    def _provider(self) -> str:
+        return self.cleaned_data.get("provider") or self.instance.provider or ""
+
+    def clean(self):
+        """Settings and credentials parsed by the provider's declarations, as the CLI and the
+        services do: unknown keys and bad values are form errors, values are stored typed."""
+        data = super().clean()
+        provider = self._provider()
+        if not provider:
+            return data
+        if "settings" in data and not self.has_error("settings"):
+            self._clean_settings(provider, data)
+        if data.get("replace_credentials") and not self.has_error("replace_credentials"):
+            try:
+                data["replace_credentials"] = credentials_parse(
+                    provider, data["replace_credentials"]
+                )
+            except SettingsInvalid as exc:  # reasons only: a value may be a secret
+                for key, reason in exc.errors.items():
+                    self.add_error("replace_credentials", f"{key}: {reason}")
+        if data.get("api_base_url") and (cls := provider_class_for(provider)):
+            data["api_base_url"] = cls.normalize_base_url(data["api_base_url"])
+        return data
+
+    def _clean_settings(self, provider: str, data: dict) -> None:
+        settings = data.get("settings")
+        if settings in (None, ""):
+            settings = {}
+        if not isinstance(settings, dict):
+            self.add_error("settings", "Enter the settings as a JSON object of names and values.")
+            return
+        # Keys the connection records itself (company name, home currency) come back unchanged
+        # from the page; they are kept as stored, never set from here.
+        stored = (self.instance.settings or {}) if self.instance.pk else {}
+        system = {f.name for f in settings_fields_for(provider) if not f.editable}
+        kept = {k: v for k, v in settings.items() if k in system and stored.get(k) == v}
+        try:
+            typed = settings_parse(provider, {k: v for k, v in settings.items() if k not in kept})
+        except SettingsInvalid as exc:
+            for key, reason in exc.errors.items():
+                self.add_error("settings", f"{key}: {reason}")
+            return
+        data["settings"] = {**kept, **{k: v for k, v in typed.items() if v is not None}}
+
 
 class AccountMappingInline(TenantTabularInline):
     model = AccountMapping
@@ -104,7 +156,7 @@ def connection_schedules(connection: IntegrationConnection) -> list[PeriodicTask
 
 
 @admin.register(IntegrationConnection)
-class IntegrationConnectionAdmin(TenantScopedAdmin):
+class IntegrationConnectionAdmin(ConnectionBackfillMixin, TenantScopedAdmin):
     form = ConnectionForm
     list_display = (
         "name",
@@ -126,16 +178,24 @@ class IntegrationConnectionAdmin(TenantScopedAdmin):
         "last_error_display",
         "last_error_at",
         "schedules",
+        "backfill",
     )
     fieldsets = (
         (None, {"fields": ("provider", "name", "environment", "status_badge")}),
         ("Credentials", {"fields": ("credentials_display", "replace_credentials")}),
         ("Vendor account", {"fields": ("external_account_id", "api_base_url", "settings")}),
-        ("Sync", {"fields": ("sync_enabled", "last_sync_at", "schedules")}),
+        ("Sync", {"fields": ("sync_enabled", "last_sync_at", "schedules", "backfill")}),
         ("Last error", {"fields": ("last_error_display", "last_error_at")}),
     )
     inlines = (AccountMappingInline, SyncMappingInline)
     actions = ("test_connection", "sync_now")
+
+    def get_urls(self):
+        return [*self.backfill_urls(), *super().get_urls()]
+
+    @admin.display(description="backfill")
+    def backfill(self, obj: IntegrationConnection):
+        return self.backfill_link(obj)
 
     # --- display ---------------------------------------------------------------------------------
     @admin.display(description="status", ordering="status")
@@ -210,13 +270,30 @@ class IntegrationConnectionAdmin(TenantScopedAdmin):
         finally:
             _can_open_schedules.reset(token)
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and "settings" in form.base_fields:
+            fields = [f for f in settings_fields_for(obj.provider) if f.editable]
+            form.base_fields["settings"].help_text = (
+                "A JSON object; this provider takes: "
+                + ", ".join(f"{f.name} ({f.type})" for f in fields)
+                + ". See docs/integrations-reference.md or `manage.py integrations describe "
+                + f"{obj.provider}`."
+            )
+        return form
+
     # --- saving ----------------------------------------------------------------------------------
     def save_model(self, request, obj, form, change):
         credentials = form.cleaned_data.get("replace_credentials")
         if not change:
+            from apps.integrations.services import connection_defaults_ensure
+
             if credentials is not None:
                 obj.credentials = credentials
-            return super().save_model(request, obj, form, change)
+            super().save_model(request, obj, form, change)
+            # The same defaults as a connection set up from the CLI or the API.
+            connection_defaults_ensure(connection=obj)
+            return None
         # Only the edited columns: a token refresh may have rewritten the credentials meanwhile.
         editable = {f.name for f in IntegrationConnection._meta.concrete_fields if f.editable}
         changed = [name for name in form.changed_data if name in editable]

@@ -7,7 +7,14 @@ from .connections import (
     ProviderKey,
 )
 from .inbox import InboundEvent
-from .sync import Direction, ExternalRef, SyncLog, SyncMapping, SyncRecordError
+from .sync import (
+    Direction,
+    ExternalRef,
+    ReportSeverity,
+    SyncLog,
+    SyncMapping,
+    SyncRecordError,
+)
 
 __all__ = [
     "AccountMapping",
@@ -21,6 +28,7 @@ __all__ = [
     "IntegrationConnection",
     "Outcome",
     "ProviderKey",
+    "ReportSeverity",
     "SyncLog",
     "SyncMapping",
     "SyncRecordError",

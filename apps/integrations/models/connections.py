@@ -70,6 +70,12 @@ class IntegrationConnection(BusinessOwned, Timestamped):
     def __str__(self) -> str:
         return f"{self.get_provider_display()}: {self.name}"
 
+    def setting(self, name: str):
+        """A setting, typed and defaulted by the provider's declaration (apps.integrations.schema)."""
+        from apps.integrations.providers import connection_setting
+
+        return connection_setting(self, name)
+
     @property
     def masked_credentials(self) -> dict[str, str]:
         return {key: mask_secret(value) for key, value in (self.credentials or {}).items()}

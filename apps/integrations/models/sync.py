@@ -43,8 +43,20 @@ class SyncMapping(BusinessOwned, Timestamped):
         )
 
 
+class ReportSeverity(models.TextChoices):
+    """How a sync report counts: only errors fail a run (and the CLI's exit code)."""
+
+    ERROR = "error", "Error"
+    WARNING = "warning", "Needs a look"
+    INFO = "info", "Information"
+
+
 class SyncLog(BusinessOwned):
-    """One sync run: what it did, counted, with the records that failed kept as rows."""
+    """One sync run: what it did, counted, with the records that failed kept as rows.
+
+    Every run ends succeeded, partial or failed; one still queued after running is waiting for
+    its automatic retry at `next_attempt_at` (a temporary vendor error), and says so.
+    """
 
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -69,7 +81,13 @@ class SyncLog(BusinessOwned):
     processed = models.PositiveIntegerField(default=0)
     succeeded = models.PositiveIntegerField(default=0)
     failed = models.PositiveIntegerField(default=0)
+    warnings = models.PositiveIntegerField(
+        default=0, help_text="Reports to look at that did not fail the run (e.g. a vendor void)."
+    )
     message = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a run stopped by a temporary error is retried."
+    )
     queued_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -90,7 +108,13 @@ class SyncLog(BusinessOwned):
 
 
 class SyncRecordError(BusinessOwned):
-    """A record that failed in a sync, in words a bookkeeper understands; retried or dismissed."""
+    """A record that failed in a sync, or a vendor-side change a person should know about, in
+    words a bookkeeper understands; retried or dismissed.
+
+    `dedupe_key` names the vendor change a report is about (connection, object, change and the
+    vendor's version of it): the pull's overlap window reads a change again on the next runs, and
+    the unique constraint keeps it one report.
+    """
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
@@ -103,12 +127,23 @@ class SyncRecordError(BusinessOwned):
     record_label = models.CharField(max_length=200, blank=True, help_text="e.g. INV-000123")
     message = models.TextField()
     vendor_code = models.CharField(max_length=50, blank=True)
+    severity = models.CharField(
+        max_length=10, choices=ReportSeverity.choices, default=ReportSeverity.ERROR
+    )
+    dedupe_key = models.CharField(max_length=200, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["business", "dedupe_key"],
+                condition=~models.Q(dedupe_key=""),
+                name="syncrecorderror_one_report_per_change",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.record_label or self.record_id}: {self.message[:60]}"

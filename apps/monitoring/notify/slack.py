@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from apps.core.errors import DomainError
 from apps.integrations.http import ApiClient
 from apps.integrations.providers import ConnectionCheck, Provider, RateLimitPolicy, registry
+from apps.integrations.schema import CredentialField
 
 SLACK_HOSTS = ("hooks.slack.com", "hooks.slack-gov.com")
 
@@ -50,7 +51,14 @@ class SlackProvider(Provider):
     key = "slack"
     display_name = "Slack"
     default_base_url = "https://hooks.slack.com"
-    required_credentials = ("webhook_url",)
+    credential_fields = (
+        CredentialField(
+            "webhook_url",
+            "Incoming webhook URL",
+            required=True,
+            help="https://hooks.slack.com/services/… of the alerts channel (it is a secret).",
+        ),
+    )
 
     def test_connection(self) -> ConnectionCheck:
         SlackWebhookClient(self.connection).post_message(

@@ -90,8 +90,8 @@ def expected_gaps(connections: list[IntegrationConnection]) -> dict[int, dt.time
     """
     gaps = scheduled_gaps(connections)
     for connection in connections:
-        declared = (connection.settings or {}).get("expected_activity_minutes")
-        if isinstance(declared, int) and declared > 0:
+        declared = connection.setting("expected_activity_minutes")
+        if declared:
             gaps[connection.pk] = dt.timedelta(minutes=declared)
     return gaps
 

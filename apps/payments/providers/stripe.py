@@ -25,6 +25,7 @@ from apps.integrations.errors import (
 )
 from apps.integrations.providers import ConnectionCheck, Provider, RateLimitPolicy
 from apps.integrations.ratelimit import limiter_for
+from apps.integrations.schema import CredentialField
 from apps.payments import conf
 from apps.payments.money import to_minor
 from apps.payments.providers import payments_registry
@@ -102,7 +103,28 @@ class StripeProvider(StripeBillingMixin, Provider):
     key = "stripe"
     display_name = "Stripe"
     default_base_url = "https://api.stripe.com"
-    required_credentials = ("secret_key",)
+    credential_fields = (
+        CredentialField(
+            "secret_key", "Secret key", required=True, help="sk_live_… or sk_test_… (or rk_…)."
+        ),
+        CredentialField(
+            "publishable_key",
+            "Publishable key",
+            secret=False,
+            help="pk_…, handed to the technician app for the Payment Element.",
+        ),
+        CredentialField(
+            "webhook_secret",
+            "Webhook signing secret",
+            help="whsec_… of the endpoint /webhooks/stripe/<connection id>.",
+        ),
+        CredentialField(
+            "webhook_secret_previous",
+            "Previous webhook signing secret",
+            help="During a secret rotation only: the old secret, still accepted until removed.",
+        ),
+    )
+    base_url_help = "Empty: https://api.stripe.com (set for localstripe or a gateway)."
     # Stripe allows 100 requests/s in live mode (25 in test mode) per account.
     rate_limits = RateLimitPolicy(windows=((100, 1.0),), max_in_flight=20)
 

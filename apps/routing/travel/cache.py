@@ -53,7 +53,7 @@ class CachedTravelTimes(TravelTimeProvider):
             return self._matrix(points, entry)
         # A connection may opt out (settings {"time_bands": false}): one band, one matrix,
         # for vendors billed per element.
-        banded = (getattr(self.inner, "options", None) or {}).get("time_bands", True)
+        banded = getattr(self.inner, "time_bands", True)
         bands = bands_between(departure, until if banded else None, self.tz, self.profile)
         entries = [self._cached(namespace, b.key, points, b.ask_at(departure)) for b in bands]
         return BandedTravelMatrix(

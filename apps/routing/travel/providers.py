@@ -7,6 +7,7 @@ import datetime as dt
 from django.utils import timezone
 
 from apps.integrations.providers import ConnectionCheck, Provider, registry
+from apps.integrations.schema import CredentialField, FieldType, SettingField
 
 from .base import LatLng
 from .vendors import VENDORS, GoogleClient, HereClient, OsrmClient
@@ -15,6 +16,17 @@ routing_providers = registry("routing")
 
 # Two points a few kilometres apart in Denver; any road network answers this.
 _PROBE = [LatLng(39.7392, -104.9903), LatLng(39.7508, -104.9966)]
+
+API_KEY = (CredentialField("api_key", "API key", required=True, help="The vendor's API key."),)
+TIME_BANDS = SettingField(
+    "time_bands",
+    FieldType.BOOLEAN,
+    default=True,
+    help=(
+        "One matrix per time band of the day (traffic-aware ETAs). false: one matrix for the "
+        "planning start (the vendor bills per element)."
+    ),
+)
 
 
 class _MatrixProvider(Provider):
@@ -34,6 +46,23 @@ class OsrmProvider(_MatrixProvider):
     display_name = "OSRM (self-hosted)"
     default_base_url = OsrmClient.default_base_url
     rate_limits = OsrmClient.rate_limits
+    credential_fields = ()
+    base_url_help = "Required: your OSRM server, e.g. http://osrm:5000."
+    setting_fields = (
+        SettingField(
+            "profile",
+            FieldType.TEXT,
+            default="driving",
+            help="The osrm-routed profile in the request path (driving, car, ...).",
+        ),
+        SettingField(
+            "max_table_size",
+            FieldType.INTEGER,
+            default=100,
+            min_value=2,
+            help="The server's --max-table-size: larger tables are asked in blocks.",
+        ),
+    )
 
     def check_credentials(self) -> None:
         from apps.integrations.errors import NotConfigured
@@ -47,8 +76,18 @@ class GoogleMapsProvider(_MatrixProvider):
     key = "google_maps"
     display_name = "Google Distance Matrix"
     default_base_url = GoogleClient.default_base_url
-    required_credentials = ("api_key",)
+    credential_fields = API_KEY
     rate_limits = GoogleClient.rate_limits
+    setting_fields = (
+        SettingField(
+            "traffic_model",
+            FieldType.CHOICE,
+            default="best_guess",
+            choices=("best_guess", "pessimistic", "optimistic"),
+            help="Google's traffic_model for departure-time ETAs.",
+        ),
+        TIME_BANDS,
+    )
 
 
 @routing_providers.register
@@ -56,5 +95,29 @@ class HereProvider(_MatrixProvider):
     key = "here"
     display_name = "HERE Matrix Routing"
     default_base_url = HereClient.default_base_url
-    required_credentials = ("api_key",)
+    credential_fields = API_KEY
     rate_limits = HereClient.rate_limits
+    setting_fields = (
+        SettingField(
+            "transport_mode",
+            FieldType.CHOICE,
+            default="car",
+            choices=("car", "truck", "pedestrian", "bicycle", "scooter", "taxi", "bus"),
+            help="HERE's transportMode.",
+        ),
+        SettingField(
+            "region_margin_m",
+            FieldType.INTEGER,
+            default=10_000,
+            min_value=0,
+            help="Metres around the points HERE may route through (autoCircle margin).",
+        ),
+        SettingField(
+            "max_matrix_size",
+            FieldType.INTEGER,
+            default=500,
+            min_value=1,
+            help="Origins (and destinations) per request; larger matrices are asked in blocks.",
+        ),
+        TIME_BANDS,
+    )

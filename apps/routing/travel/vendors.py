@@ -23,7 +23,7 @@ from apps.integrations.errors import (
 )
 from apps.integrations.http import ApiClient
 from apps.integrations.models import IntegrationConnection
-from apps.integrations.providers import RateLimitPolicy
+from apps.integrations.providers import RateLimitPolicy, connection_settings_stored
 
 from .base import (
     UNREACHABLE_METRES,
@@ -52,7 +52,13 @@ class _VendorTravelTimes(TravelTimeProvider):
     def __init__(self, connection: IntegrationConnection):
         self.connection = connection
         self.client = self.client_class(connection)
-        self.options = connection.settings or {}
+        # The settings stored on the connection, typed (apps.integrations.schema).
+        self.options = connection_settings_stored(connection)
+
+    @property
+    def time_bands(self) -> bool:
+        """One matrix per time band (vendors that know traffic), unless the connection opts out."""
+        return self.time_dependent and bool(self.connection.setting("time_bands"))
 
     @property
     def cache_namespace(self) -> str:
@@ -133,7 +139,7 @@ class OsrmTravelTimes(_VendorTravelTimes):
 
     def _tiles(self, origins: int, destinations: int) -> tuple[int, int]:
         # osrm-routed refuses tables with more coordinates than --max-table-size (default 100).
-        limit = max(2, int(self.options.get("max_table_size", 100)))
+        limit = max(2, self.connection.setting("max_table_size"))
         if origins + destinations <= limit:
             return origins, destinations
         if origins < limit // 2:
@@ -145,7 +151,7 @@ class OsrmTravelTimes(_VendorTravelTimes):
     def _request(self, origins, destinations, departure) -> TravelTable:
         points = [*origins, *destinations]
         coords = ";".join(f"{p.lng:.6f},{p.lat:.6f}" for p in points)
-        profile = self.options.get("profile", "driving")
+        profile = self.connection.setting("profile")
         params = {
             "sources": ";".join(str(i) for i in range(len(origins))),
             "destinations": ";".join(str(len(origins) + j) for j in range(len(destinations))),
@@ -223,7 +229,7 @@ class GoogleTravelTimes(_VendorTravelTimes):
             "mode": "driving",
             "units": "metric",
             "departure_time": str(int(when.timestamp())),
-            "traffic_model": self.options.get("traffic_model", "best_guess"),
+            "traffic_model": self.connection.setting("traffic_model"),
             "key": self.connection.credentials.get("api_key", ""),
         }
         response = self.client.get(
@@ -272,7 +278,7 @@ class HereTravelTimes(_VendorTravelTimes):
     client_class = HereClient
 
     def _tiles(self, origins: int, destinations: int) -> tuple[int, int]:
-        limit = int(self.options.get("max_matrix_size", 500))
+        limit = self.connection.setting("max_matrix_size")
         return min(origins, limit), min(destinations, limit)
 
     def _request(self, origins, destinations, departure) -> TravelTable:
@@ -281,10 +287,10 @@ class HereTravelTimes(_VendorTravelTimes):
             "destinations": [{"lat": p.lat, "lng": p.lng} for p in destinations],
             "regionDefinition": {
                 "type": "autoCircle",
-                "margin": int(self.options.get("region_margin_m", 10_000)),
+                "margin": self.connection.setting("region_margin_m"),
             },
             "departureTime": departure.astimezone(dt.UTC).isoformat(timespec="seconds"),
-            "transportMode": self.options.get("transport_mode", "car"),
+            "transportMode": self.connection.setting("transport_mode"),
             "matrixAttributes": ["travelTimes", "distances"],
         }
         response = self.client.post(

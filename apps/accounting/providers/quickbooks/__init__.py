@@ -53,11 +53,15 @@ from apps.accounting.providers.quickbooks.client import (
     AccessTokenExpired,
     BearerSession,
     Client,
+    TimedAuthClient,
     dumps,
     fault_error,
+    map_code_error,
     map_error,
+    map_oauth_error,
     token_set,
 )
+from apps.accounting.providers.schema import QUICKBOOKS_CREDENTIALS, QUICKBOOKS_SETTINGS
 from apps.integrations.activity import tracked
 from apps.integrations.errors import AuthenticationError, RateLimited, RejectedError
 from apps.integrations.providers import ConnectionCheck, RateLimitPolicy
@@ -78,7 +82,12 @@ class QuickBooksProvider(AccountingProvider):
     account_noun = "company (realm id)"
     settings_prefix = "QUICKBOOKS"
     default_base_url = PRODUCTION_API
-    required_credentials = ("access_token", "refresh_token")
+    credential_fields = QUICKBOOKS_CREDENTIALS
+    setting_fields = QUICKBOOKS_SETTINGS
+    base_url_help = (
+        "Where /v3/company/<realm>/... is served; /v3 is added when missing. Empty: Intuit's "
+        "production or sandbox API, by the connection's environment."
+    )
     # Intuit's limits are 500/min and 10/s per company, 10 in flight, 40 batches/min. The windows
     # are a little longer than Intuit's so our count and theirs (taken on arrival) never disagree.
     rate_limits = RateLimitPolicy(windows=((500, 60.5), (10, 1.1)), max_in_flight=10)
@@ -87,21 +96,27 @@ class QuickBooksProvider(AccountingProvider):
     max_lookback = dt.timedelta(days=29)  # change data capture reaches back 30 days
 
     # --- plumbing ------------------------------------------------------------------------------
+    @classmethod
+    def normalize_base_url(cls, url: str) -> str:
+        # Every QuickBooks path starts with /v3; operators give the server's address.
+        url = super().normalize_base_url(url)
+        return url if not url or url.endswith("/v3") else f"{url}/v3"
+
     @property
     def base_url(self) -> str:
         if self.connection.api_base_url:
-            return self.connection.api_base_url.rstrip("/")
+            return self.normalize_base_url(self.connection.api_base_url)
         return SANDBOX_API if self.connection.environment == "sandbox" else PRODUCTION_API
 
     def _auth_client(self, redirect_uri: str = "") -> AuthClient:
         client_id, secret = self._app_credentials()
         environment = (
-            (self.connection.settings or {}).get("oauth_discovery_url")
+            self.connection.setting("oauth_discovery_url")
             or conf.setting("QUICKBOOKS_OAUTH_DISCOVERY_URL")
             or self.connection.environment
         )
         # The constructor fetches Intuit's discovery document (a network call).
-        return AuthClient(client_id, secret, redirect_uri or "https://invalid/", environment)
+        return TimedAuthClient(client_id, secret, redirect_uri or "https://invalid/", environment)
 
     def _client(self) -> Client:
         from apps.accounting.services.oauth import connection_access_token
@@ -137,8 +152,8 @@ class QuickBooksProvider(AccountingProvider):
                         status_code=401,
                     ) from exc
 
-    def _oauth_call(self, operation: str, fn):
-        with tracked(self.connection, operation, error_mapper=map_error):
+    def _oauth_call(self, operation: str, fn, *, error_mapper=map_oauth_error):
+        with tracked(self.connection, operation, error_mapper=error_mapper):
             return fn()
 
     def _url(self, client: QuickBooks, path: str) -> str:
@@ -195,7 +210,7 @@ class QuickBooksProvider(AccountingProvider):
             auth.get_bearer_token(code, realm_id=realm)
             return auth
 
-        auth = self._oauth_call("POST oauth token (code)", exchange)
+        auth = self._oauth_call("POST oauth token (code)", exchange, error_mapper=map_code_error)
         return token_set(auth), Company(remote_id=realm)
 
     def oauth_refresh(self, *, refresh_token: str) -> TokenSet:
@@ -210,16 +225,16 @@ class QuickBooksProvider(AccountingProvider):
     def home_currency(self) -> tuple[str, bool]:
         """The company's home currency and whether multicurrency is on (Preferences), read once
         per connection and kept in its settings (neither changes once a company has books)."""
-        settings = self.connection.settings or {}
-        if settings.get("home_currency"):
-            return settings["home_currency"], bool(settings.get("multicurrency"))
+        if home := self.connection.setting("home_currency"):
+            return home, self.connection.setting("multicurrency")
         answer = self._call("GET preferences", lambda c: c.get(self._url(c, "preferences")))
         prefs = (answer.get("Preferences") or {}).get("CurrencyPrefs") or {}
         home = (prefs.get("HomeCurrency") or {}).get("value") or "USD"
         multi = bool(prefs.get("MultiCurrencyEnabled"))
-        self.connection.settings = {**settings, "home_currency": home, "multicurrency": multi}
-        type(self.connection).objects.filter(pk=self.connection.pk).update(
-            settings=self.connection.settings
+        from apps.integrations.services import connection_settings_record
+
+        connection_settings_record(
+            connection=self.connection, values={"home_currency": home, "multicurrency": multi}
         )
         return home, multi
 
@@ -393,7 +408,7 @@ class QuickBooksProvider(AccountingProvider):
         return payloads.item(answer["Item"])
 
     def _invoice_body(self, draft: InvoiceDraft) -> dict:
-        body = payloads.invoice_body(draft, (self.connection.settings or {}).get("custom_fields"))
+        body = payloads.invoice_body(draft, self.connection.setting("custom_fields"))
         body.update(self._currency(draft.currency, f"Invoice {draft.number}"))
         return body
 

@@ -19,6 +19,7 @@ from apps.accounting.providers.base import (
     DuplicateName,
     InvalidGrant,
     RemoteNotFound,
+    SignInCodeRefused,
     StaleObject,
     TokenSet,
 )
@@ -55,6 +56,40 @@ class BearerSession(requests.Session):
     def request(self, method, url, **kwargs):
         kwargs.setdefault("timeout", self.timeout)
         return super().request(method, url, **kwargs)
+
+
+class TimedAuthClient(AuthClient):
+    """intuit-oauth's client (itself a requests session) with our timeouts: its discovery and
+    token requests carry none, so a vendor that never answers would hold the page for ever."""
+
+    def request(self, method, url, **kwargs):
+        kwargs.setdefault(
+            "timeout",
+            (settings.INTEGRATIONS_HTTP_CONNECT_TIMEOUT, settings.INTEGRATIONS_HTTP_READ_TIMEOUT),
+        )
+        return super().request(method, url, **kwargs)
+
+
+def map_oauth_error(exc: BaseException) -> ProviderError | None:
+    """As map_error, and an unreadable answer of the sign-in service (not JSON, a discovery
+    document without its endpoints) is the vendor's fault, temporary, not our crash."""
+    mapped = map_error(exc)
+    if mapped is None and isinstance(exc, ValueError | KeyError | TypeError):
+        mapped = TemporaryError("QuickBooks' sign-in service sent an answer that cannot be read")
+    return mapped
+
+
+def map_code_error(exc: BaseException) -> ProviderError | None:
+    """At the code exchange, invalid_grant refuses this sign-in code, not the connection: a
+    connected company must not become "needs reconnect" because a new attempt failed."""
+    mapped = map_oauth_error(exc)
+    if isinstance(mapped, InvalidGrant):
+        return SignInCodeRefused(
+            "QuickBooks refused the sign-in code (invalid_grant)",
+            status_code=400,
+            vendor_code="invalid_grant",
+        )
+    return mapped
 
 
 class Client(QuickBooks):

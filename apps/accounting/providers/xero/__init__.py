@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Sequence
 from typing import ClassVar
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from xero_python.accounting import AccountingApi
@@ -41,7 +41,6 @@ from apps.accounting.providers.base import (
     Company,
     CustomerFields,
     DuplicateDocument,
-    InvalidGrant,
     InvoiceDraft,
     ItemDraft,
     PaymentDraft,
@@ -52,21 +51,31 @@ from apps.accounting.providers.base import (
     RemoteItem,
     RemotePayment,
     SaleDraft,
+    SignInCodeRefused,
     Steps,
     TokenSet,
 )
+from apps.accounting.providers.schema import XERO_CREDENTIALS, XERO_SETTINGS
 from apps.accounting.providers.xero import mapping
 from apps.integrations.activity import tracked
-from apps.integrations.errors import RejectedError
+from apps.integrations.errors import RejectedError, TemporaryError
 from apps.integrations.http import ApiClient as HttpClient
 from apps.integrations.providers import ConnectionCheck, RateLimitPolicy
 
-PRODUCTION_API = "https://api.xero.com/api.xro/2.0"
+API_PATH = "/api.xro/2.0"
+PRODUCTION_API = "https://api.xero.com" + API_PATH
 # The SDK puts str(True) ("True") in query strings; the spec (and Prism) want "true"/"false".
 TRUE, SUMMARIZE_OFF = "true", "false"
 PAGE = 100
 UNITDP = 4
 SCOPES = "offline_access openid profile email accounting.transactions accounting.contacts accounting.settings"
+
+
+def _unreadable_too(exc: BaseException):
+    mapped = mapping.map_error(exc)
+    if mapped is None and isinstance(exc, ValueError | KeyError | TypeError | AttributeError):
+        mapped = TemporaryError("Xero sent an answer that cannot be read")
+    return mapped
 
 
 class XeroProvider(AccountingProvider):
@@ -76,7 +85,13 @@ class XeroProvider(AccountingProvider):
     account_noun = "organisation (tenant id)"
     settings_prefix = "XERO"
     default_base_url = PRODUCTION_API
-    required_credentials = ("access_token", "refresh_token")
+    credential_fields = XERO_CREDENTIALS
+    setting_fields = XERO_SETTINGS
+    base_url_help = (
+        "Where the Accounting API's paths (/Invoices, /Contacts...) are served. On Xero's own "
+        "hosts /api.xro/2.0 is added when missing; a test server's path is kept as given. "
+        "Empty: https://api.xero.com/api.xro/2.0."
+    )
     # 60 calls a minute, 5 in flight and 5,000 a day per organisation: a wait for the daily window
     # exceeds the limiter's patience and postpones the task to the next window (RateLimited).
     rate_limits = RateLimitPolicy(windows=((60, 60.5), (5000, 86_400.0)), max_in_flight=5)
@@ -84,6 +99,14 @@ class XeroProvider(AccountingProvider):
     customer_fields_supported: ClassVar[frozenset[str]] = frozenset(
         set(CustomerFields.__dataclass_fields__) - {"company_name"}
     )
+
+    @classmethod
+    def normalize_base_url(cls, url: str) -> str:
+        url = super().normalize_base_url(url)
+        host = urlsplit(url).hostname or ""
+        if (host == "xero.com" or host.endswith(".xero.com")) and not url.endswith(API_PATH):
+            url = url.removesuffix("/api.xro") + API_PATH
+        return url
 
     def _timeout(self) -> tuple[float, float]:
         return (settings.INTEGRATIONS_HTTP_CONNECT_TIMEOUT, settings.INTEGRATIONS_HTTP_READ_TIMEOUT)
@@ -113,8 +136,7 @@ class XeroProvider(AccountingProvider):
         from apps.accounting.services.oauth import connection_access_token
 
         token = connection_access_token(connection=self.connection, provider=self)
-        base = (self.connection.api_base_url or PRODUCTION_API).rstrip("/")
-        return AccountingApi(self._api_client(token), base_url=base)
+        return AccountingApi(self._api_client(token), base_url=self.base_url)
 
     def _call(self, operation: str, fn):
         with self._slot(), tracked(self.connection, operation, error_mapper=mapping.map_error):
@@ -166,22 +188,30 @@ class XeroProvider(AccountingProvider):
             )
         except RejectedError as exc:
             if "invalid_grant" in str(exc):
-                raise InvalidGrant(
-                    "Xero refused the sign-in code (invalid_grant). Start again."
+                raise SignInCodeRefused(
+                    "Xero refused the sign-in code (invalid_grant)", vendor_code="invalid_grant"
                 ) from exc
             raise
-        tokens = mapping.token_set(response.json())
+        try:
+            tokens = mapping.token_set(response.json())
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TemporaryError(
+                "Xero's sign-in service sent an answer that cannot be read", status_code=502
+            ) from exc
         identity = IdentityApi(
             self._api_client(tokens.access_token),
             base_url=conf.setting("XERO_IDENTITY_URL").rstrip("/"),
         )
-        with tracked(self.connection, "GET xero connections", error_mapper=mapping.map_error):
-            tenants = identity.get_connections(_request_timeout=self._timeout())
+        with tracked(self.connection, "GET xero connections", error_mapper=_unreadable_too):
+            tenants = list(identity.get_connections(_request_timeout=self._timeout()) or [])
         organisations = [
             t for t in tenants if str(t.tenant_type).upper().endswith("ORGANISATION")
         ] or tenants
         if not organisations:
-            raise RejectedError("The Xero sign-in gave access to no organisation.")
+            raise RejectedError(
+                "The Xero sign-in gave access to no organisation (or Xero's list of them could "
+                "not be read); choose an organisation when Xero asks"
+            )
         chosen = next(
             (t for t in organisations if str(t.tenant_id) == self.connection.external_account_id),
             organisations[0],
