@@ -19,10 +19,11 @@ import json
 import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from apps.core.errors import DomainError
+from apps.core.management.base import DatabaseCommand
 from apps.core.models import Business
 from apps.integrations import services
 from apps.integrations.models import IntegrationConnection, SyncLog
@@ -76,7 +77,7 @@ def _describe(c: IntegrationConnection) -> dict:
     }
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "List, provision, test and sync integration connections."
 
     def add_arguments(self, parser):
