@@ -10,11 +10,15 @@ import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from thorbis.env import Env, blank
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # embedded database, broker folders, uploaded files
 
-env = environ.Env()
+# A variable set to "" counts as unset; a malformed one stops start-up naming it (thorbis/env.py).
+env = Env()
 environ.Env.read_env(BASE_DIR / ".env") if (BASE_DIR / ".env").exists() else None
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -41,7 +45,9 @@ SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 # Credentials at rest: the first key encrypts, every key decrypts (rotation: prepend the new key,
 # run `manage.py rotate_credentials`, then drop the old one). Kept apart from SECRET_KEY so
 # rotating session signing never strands stored vendor credentials.
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[SECRET_KEY])
+FIELD_ENCRYPTION_KEYS = [k for k in env.list("FIELD_ENCRYPTION_KEYS", default=[SECRET_KEY]) if k]
+if not FIELD_ENCRYPTION_KEYS:  # e.g. "," : no key at all would fail only at the first credential
+    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS holds no key: give one or unset it.")
 SALT_KEY = env.list("FIELD_ENCRYPTION_SALT", default=["thorbis-credentials"])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -233,6 +239,17 @@ PAYMENTS_STRIPE_PLATFORM_WEBHOOK_SECRETS = env.list(
     "PAYMENTS_STRIPE_PLATFORM_WEBHOOK_SECRETS", default=[]
 )
 
+# --- Proxies ------------------------------------------------------------------------------------
+# How many proxies of ours stand in front of the app. Only then is X-Forwarded-For read, and only
+# the address our outermost proxy wrote (the NUM_PROXIES-th from the right); with 0 the header is
+# ignored everywhere: API throttles, sign-in lockouts, allauth's limits, the /metrics allow-list.
+NUM_PROXIES = env.int(
+    "NUM_PROXIES", default=1 if env.bool("BEHIND_TLS_PROXY", default=False) else 0
+)
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured("NUM_PROXIES must be 0 or more.")
+ALLAUTH_TRUSTED_PROXY_COUNT = NUM_PROXIES
+
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -249,11 +266,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,  # money leaves as exact strings, never floats
-    # Proxies in front of us; throttles key on the client address, not the load balancer's.
-    "NUM_PROXIES": env.int(
-        "NUM_PROXIES", default=1 if env.bool("BEHIND_TLS_PROXY", default=False) else 0
-    )
-    or None,
+    # 0, never None: DRF reads None as "trust every X-Forwarded-For", so a client could throttle
+    # under a new made-up address on every request (apps/core/net.py has the rule).
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Thorbis Integrations Hub API",
@@ -331,7 +346,11 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@thorbis.localhost")
 # Every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"] (tokens, api_url, WEBHOOK_SECRET as
 # "user:pass" for the tracking webhooks at /webhooks/anymail/<esp>/tracking/).
-ANYMAIL = {k.removeprefix("ANYMAIL_"): v for k, v in os.environ.items() if k.startswith("ANYMAIL_")}
+ANYMAIL = {
+    k.removeprefix("ANYMAIL_"): v
+    for k, v in os.environ.items()
+    if k.startswith("ANYMAIL_") and not blank(v)
+}
 # Comms hooks (dotted paths): ETA from routing, payment links from payments. Empty: built-ins.
 COMMS_ETA_PROVIDER = env.str("COMMS_ETA_PROVIDER", default="")
 COMMS_PAYMENT_LINK_PROVIDER = env.str("COMMS_PAYMENT_LINK_PROVIDER", default="")
