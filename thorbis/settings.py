@@ -156,6 +156,10 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 # Staff accounts are provisioned by an administrator, never self-registered.
 ACCOUNT_ADAPTER = "apps.core.auth.NoSignupAccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Failed sign-ins: allauth's per-address limit only. Its per-account part ("5/300s/key") would
+# let a stranger keep a technician locked out from everywhere; our lockout, which spares
+# addresses that have not failed, replaces it (apps/core/services/sign_in.py).
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
