@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from thorbis.env import Env, blank
@@ -62,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     # third party
     "rest_framework",
     "rest_framework.authtoken",
@@ -88,6 +90,7 @@ MIDDLEWARE = [
     # Stripe's webhooks skip the browser-facing stack below (payments benchmark: docs/payments.md).
     "apps.payments.webhooks.middleware.StripeWebhookMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -313,6 +316,26 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy on every page (django-csp). Scripts only from our own static files (or
+# an inline script carrying the request's nonce, `{{ request.csp_nonce }}`): no inline code, no
+# eval, nothing from another host. Inline *styles* stay allowed: the admin's widgets and our SVG
+# charts use style attributes, which a nonce cannot cover. Images may be data: URIs (Swagger's
+# icons, the MFA QR code) and the route plot's map tiles.
+_TILE_ORIGIN = "/".join(ROUTING_TILE_URL.split("/")[:3]) if "://" in ROUTING_TILE_URL else ""
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", *([_TILE_ORIGIN] if _TILE_ORIGIN else [])],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 SESSION_COOKIE_HTTPONLY = True
 
 # --- Logging: structured (structlog), secrets never logged ------------------------------------
