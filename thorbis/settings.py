@@ -331,6 +331,8 @@ CONTENT_SECURITY_POLICY = {
         "img-src": [SELF, "data:", *([_TILE_ORIGIN] if _TILE_ORIGIN else [])],
         "font-src": [SELF, "data:"],
         "connect-src": [SELF],
+        # Redoc (/api/redoc/) builds its search worker from a blob: of its own script.
+        "worker-src": [SELF, "blob:"],
         "object-src": [NONE],
         "base-uri": [SELF],
         "frame-ancestors": [NONE],
