@@ -272,6 +272,8 @@ NUM_PROXIES = env.int(
 if NUM_PROXIES < 0:
     raise ImproperlyConfigured("NUM_PROXIES must be 0 or more.")
 ALLAUTH_TRUSTED_PROXY_COUNT = NUM_PROXIES
+# Request logs bind the address by the same rule (apps/core/apps.py), not django-ipware's.
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
