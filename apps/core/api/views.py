@@ -37,7 +37,9 @@ ERROR_404 = OpenApiResponse(
     ApiErrorSerializer,
     description="No such work order in your business (another business's id looks the same).",
 )
-ERROR_429 = OpenApiResponse(ApiErrorSerializer, description="Too many attempts; wait a minute.")
+ERROR_429 = OpenApiResponse(
+    ApiErrorSerializer, description="Too many attempts; try again after Retry-After seconds."
+)
 
 
 class TokenObtainThrottle(AnonRateThrottle):
