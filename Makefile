@@ -57,7 +57,7 @@ run migrate seed: export DJANGO_DEBUG ?= true
 run: export PUBLIC_BASE_URL ?= http://$(URL_HOST):$(PORT)
 
 run: install
-	@mkdir -p var/broker/queue var/broker/processed
+	@mkdir -p var/broker/queue var/broker/processed var/broker/control
 	$(MANAGE) migrate --noinput
 	$(MANAGE) setup_monitoring_schedules
 	@$(MANAGE) seed_demo | tee var/seed_demo.out

@@ -10,11 +10,16 @@ import secrets
 from pathlib import Path
 
 import environ
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
+from django.core.exceptions import ImproperlyConfigured
+
+from thorbis.env import Env, blank
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"  # embedded database, broker folders, uploaded files
 
-env = environ.Env()
+# A variable set to "" counts as unset; a malformed one stops start-up naming it (thorbis/env.py).
+env = Env()
 environ.Env.read_env(BASE_DIR / ".env") if (BASE_DIR / ".env").exists() else None
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -41,7 +46,9 @@ SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 # Credentials at rest: the first key encrypts, every key decrypts (rotation: prepend the new key,
 # run `manage.py rotate_credentials`, then drop the old one). Kept apart from SECRET_KEY so
 # rotating session signing never strands stored vendor credentials.
-FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS", default=[SECRET_KEY])
+FIELD_ENCRYPTION_KEYS = [k for k in env.list("FIELD_ENCRYPTION_KEYS", default=[SECRET_KEY]) if k]
+if not FIELD_ENCRYPTION_KEYS:  # e.g. "," : no key at all would fail only at the first credential
+    raise ImproperlyConfigured("FIELD_ENCRYPTION_KEYS holds no key: give one or unset it.")
 SALT_KEY = env.list("FIELD_ENCRYPTION_SALT", default=["thorbis-credentials"])
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -56,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "csp",
     # third party
     "rest_framework",
     "rest_framework.authtoken",
@@ -82,6 +90,7 @@ MIDDLEWARE = [
     # Stripe's webhooks skip the browser-facing stack below (payments benchmark: docs/payments.md).
     "apps.payments.webhooks.middleware.StripeWebhookMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -150,6 +159,10 @@ ACCOUNT_EMAIL_VERIFICATION = "none"
 # Staff accounts are provisioned by an administrator, never self-registered.
 ACCOUNT_ADAPTER = "apps.core.auth.NoSignupAccountAdapter"
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+# Failed sign-ins: allauth's per-address limit only. Its per-account part ("5/300s/key") would
+# let a stranger keep a technician locked out from everywhere; our lockout, which spares
+# addresses that have not failed, replaces it (apps/core/services/sign_in.py).
+ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -184,15 +197,31 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 BROKER_DIR = VAR_DIR / "broker"
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    # Kombu's filesystem transport: web, worker and beat share a folder, no server needed.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(BROKER_DIR / "queue"),
-        "data_folder_out": str(BROKER_DIR / "queue"),
-        "processed_folder": str(BROKER_DIR / "processed"),
+# "localhost" only spares kombu's "No hostname was supplied" warning: the folder is the broker.
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://localhost//")
+
+
+def filesystem_broker_options(broker_dir: Path) -> dict:
+    """Kombu's filesystem transport: web, worker and beat share a folder, no server needed.
+
+    Every folder is named, under var/broker/: kombu puts the fanout tables it keeps for the
+    worker's remote control, mingle and gossip in `control_folder`, which defaults to ./control
+    in whatever directory the process started from (the repository root under `make run`).
+    """
+    folders = {name: broker_dir / name for name in ("queue", "processed", "control")}
+    for folder in folders.values():
+        folder.mkdir(parents=True, exist_ok=True)  # kombu creates none of them itself
+    return {
+        "data_folder_in": str(folders["queue"]),
+        "data_folder_out": str(folders["queue"]),
+        "processed_folder": str(folders["processed"]),
+        "control_folder": str(folders["control"]),
         "store_processed": False,
     }
+
+
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(BROKER_DIR)
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True  # a worker killed mid-task leaves the message for another worker
@@ -233,6 +262,19 @@ PAYMENTS_STRIPE_PLATFORM_WEBHOOK_SECRETS = env.list(
     "PAYMENTS_STRIPE_PLATFORM_WEBHOOK_SECRETS", default=[]
 )
 
+# --- Proxies ------------------------------------------------------------------------------------
+# How many proxies of ours stand in front of the app. Only then is X-Forwarded-For read, and only
+# the address our outermost proxy wrote (the NUM_PROXIES-th from the right); with 0 the header is
+# ignored everywhere: API throttles, sign-in lockouts, allauth's limits, the /metrics allow-list.
+NUM_PROXIES = env.int(
+    "NUM_PROXIES", default=1 if env.bool("BEHIND_TLS_PROXY", default=False) else 0
+)
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured("NUM_PROXIES must be 0 or more.")
+ALLAUTH_TRUSTED_PROXY_COUNT = NUM_PROXIES
+# Request logs bind the address by the same rule (apps/core/apps.py), not django-ipware's.
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
+
 # --- API ----------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -249,11 +291,9 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "apps.core.api.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,  # money leaves as exact strings, never floats
-    # Proxies in front of us; throttles key on the client address, not the load balancer's.
-    "NUM_PROXIES": env.int(
-        "NUM_PROXIES", default=1 if env.bool("BEHIND_TLS_PROXY", default=False) else 0
-    )
-    or None,
+    # 0, never None: DRF reads None as "trust every X-Forwarded-For", so a client could throttle
+    # under a new made-up address on every request (apps/core/net.py has the rule).
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Thorbis Integrations Hub API",
@@ -278,6 +318,28 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy on every page (django-csp). Scripts only from our own static files (or
+# an inline script carrying the request's nonce, `{{ request.csp_nonce }}`): no inline code, no
+# eval, nothing from another host. Inline *styles* stay allowed: the admin's widgets and our SVG
+# charts use style attributes, which a nonce cannot cover. Images may be data: URIs (Swagger's
+# icons, the MFA QR code) and the route plot's map tiles.
+_TILE_ORIGIN = "/".join(ROUTING_TILE_URL.split("/")[:3]) if "://" in ROUTING_TILE_URL else ""
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", *([_TILE_ORIGIN] if _TILE_ORIGIN else [])],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        # Redoc (/api/redoc/) builds its search worker from a blob: of its own script.
+        "worker-src": [SELF, "blob:"],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 SESSION_COOKIE_HTTPONLY = True
 
 # --- Logging: structured (structlog), secrets never logged ------------------------------------
@@ -335,7 +397,11 @@ EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.cons
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="no-reply@thorbis.localhost")
 # Every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"] (tokens, api_url, WEBHOOK_SECRET as
 # "user:pass" for the tracking webhooks at /webhooks/anymail/<esp>/tracking/).
-ANYMAIL = {k.removeprefix("ANYMAIL_"): v for k, v in os.environ.items() if k.startswith("ANYMAIL_")}
+ANYMAIL = {
+    k.removeprefix("ANYMAIL_"): v
+    for k, v in os.environ.items()
+    if k.startswith("ANYMAIL_") and not blank(v)
+}
 # Comms hooks (dotted paths): ETA from routing, payment links from payments. Empty: built-ins.
 COMMS_ETA_PROVIDER = env.str("COMMS_ETA_PROVIDER", default="")
 COMMS_PAYMENT_LINK_PROVIDER = env.str("COMMS_PAYMENT_LINK_PROVIDER", default="")

@@ -5,12 +5,17 @@ DATABASE_URL still wins, so `make test` on CI runs the same suite on PostgreSQL.
 
 import os
 
-os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
-os.environ.setdefault("FIELD_ENCRYPTION_KEYS", "test-field-encryption-key-one")
-os.environ.setdefault("LOG_FORMAT", "console")
-os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+TEST_DEFAULTS = {
+    "SECRET_KEY": "test-secret-key-not-for-production",
+    "FIELD_ENCRYPTION_KEYS": "test-field-encryption-key-one",
+    "LOG_FORMAT": "console",
+    "CELERY_BROKER_URL": "memory://",
+}
+for name, value in TEST_DEFAULTS.items():
+    if not os.environ.get(name, "").strip():  # set-but-empty counts as unset, as in settings
+        os.environ[name] = value
 
-from .settings import *  # noqa: F403
+from .settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = True

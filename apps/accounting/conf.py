@@ -7,9 +7,9 @@ its encrypted credentials (a business that brings its own app); those win.
 
 from __future__ import annotations
 
-import os
-
 from django.conf import settings
+
+from thorbis.env import env_setting
 
 DEFAULTS: dict[str, object] = {
     "QUICKBOOKS_CLIENT_ID": "",
@@ -35,8 +35,5 @@ DEFAULTS: dict[str, object] = {
 def setting(name: str):
     if hasattr(settings, name):
         return getattr(settings, name)
-    default = DEFAULTS[name]
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    return type(default)(raw) if not isinstance(default, str) else raw
+    # Blank counts as unset; a value that is not a number stops with the variable's name.
+    return env_setting(name, DEFAULTS[name])

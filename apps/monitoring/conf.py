@@ -6,9 +6,9 @@ MonitoringSettings; what follows is for operators.
 
 from __future__ import annotations
 
-import os
-
 from django.conf import settings
+
+from thorbis.env import env_setting
 
 DEFAULTS: dict[str, object] = {
     # Bearer token for /metrics. Empty: only the allow-list below may scrape.
@@ -43,11 +43,8 @@ DEFAULTS: dict[str, object] = {
 def setting(name: str):
     if hasattr(settings, name):
         return getattr(settings, name)
-    default = DEFAULTS[name]
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    return type(default)(raw) if not isinstance(default, str) else raw
+    # Blank counts as unset; a value that is not a number stops with the variable's name.
+    return env_setting(name, DEFAULTS[name])
 
 
 def setting_list(name: str) -> list[str]:

@@ -18,6 +18,12 @@ CONNECTION_LABELS = ["business", "connection_id", "connection", "provider"]
 
 
 class MonitoringCollector:
+    """tenant_names: label series with business slugs and connection names (a scrape with the
+    token); without, the same labels carry ids only (a scrape allowed by its address alone)."""
+
+    def __init__(self, *, tenant_names: bool):
+        self.tenant_names = tenant_names
+
     def collect(self):
         now = timezone.now()
         ops = GaugeMetricFamily(
@@ -62,7 +68,10 @@ class MonitoringCollector:
         )
         for business in Business.objects.order_by("pk"):
             for h in business_health(business=business, now=now).connections:
-                labels = [business.slug, str(h.key), h.name, h.provider]
+                if self.tenant_names:
+                    labels = [business.slug, str(h.key), h.name, h.provider]
+                else:
+                    labels = [str(business.pk), str(h.key), str(h.key), h.provider]
                 for outcome, count in h.counts.by_outcome().items():
                     ops.add_metric([*labels, outcome], count)
                 if h.operations:
@@ -83,9 +92,11 @@ class MonitoringCollector:
             "thorbis_alerts_open", "Open alerts.", labels=["business", "kind", "severity"]
         )
         counts: dict[tuple[str, str, str], int] = {}
+        business_label = "business__slug" if self.tenant_names else "business_id"
         for slug, kind, severity in Alert.objects.filter(resolved_at__isnull=True).values_list(
-            "business__slug", "kind", "severity"
+            business_label, "kind", "severity"
         ):
+            slug = str(slug)
             counts[(slug, kind, severity)] = counts.get((slug, kind, severity), 0) + 1
         for key, count in sorted(counts.items()):
             alerts.add_metric(list(key), count)
@@ -116,7 +127,7 @@ class MonitoringCollector:
             )
 
 
-def metrics_text() -> tuple[bytes, str]:
+def metrics_text(*, tenant_names: bool) -> tuple[bytes, str]:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(MonitoringCollector())
+    registry.register(MonitoringCollector(tenant_names=tenant_names))
     return generate_latest(registry), CONTENT_TYPE_LATEST

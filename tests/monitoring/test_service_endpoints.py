@@ -91,18 +91,27 @@ def scrape_data(books):
     return books
 
 
-def test_metrics_for_an_allowed_address(client, scrape_data):
-    response = client.get("/metrics", REMOTE_ADDR="127.0.0.1")
+@pytest.mark.parametrize("with_token", [False, True])
+def test_metrics_for_an_allowed_address_or_the_token(client, scrape_data, settings, with_token):
+    settings.MONITORING_METRICS_TOKEN = "scrape-token-123"
+    auth = {"HTTP_AUTHORIZATION": "Bearer scrape-token-123"} if with_token else {}
+    response = client.get("/metrics", REMOTE_ADDR="127.0.0.1", **auth)
     text = response.content.decode()
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/plain; version=")
+    # Tenant names only for the token; an address alone gets ids.
     base = {
-        "business": "acme-hvac",
+        "business": "acme-hvac" if with_token else str(scrape_data.business_id),
         "connection_id": str(scrape_data.pk),
-        "connection": "Books",
+        "connection": "Books" if with_token else str(scrape_data.pk),
         "provider": "quickbooks",
     }
+    names = ("acme-hvac", scrape_data.business.name, '"Books"')
+    if with_token:
+        assert all(name in text for name in names[::2])
+    else:
+        assert not any(name in text for name in names)
     for name, extra, value in [
         ("thorbis_integration_operations_24h", {"outcome": "success"}, "9.0"),
         ("thorbis_integration_operations_24h", {"outcome": "rate_limited"}, "1.0"),
@@ -133,3 +142,32 @@ def test_metrics_refuse_strangers_and_accept_the_token(client, scrape_data, sett
 
     settings.MONITORING_METRICS_ALLOWED_IPS = "203.0.113.0/24"
     assert client.get("/metrics", **far).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"HTTP_X_FORWARDED_FOR": "203.0.113.9"},
+        {"HTTP_X_REAL_IP": "203.0.113.9"},
+        {"HTTP_FORWARDED": "for=203.0.113.9"},
+        {"HTTP_X_FORWARDED_FOR": "127.0.0.1"},  # a client's made-up header is still a proxy's
+    ],
+)
+def test_metrics_stay_closed_behind_a_local_reverse_proxy(client, scrape_data, headers):
+    # nginx on the same machine connects from 127.0.0.1; NUM_PROXIES was not set.
+    response = client.get("/metrics", REMOTE_ADDR="127.0.0.1", **headers)
+
+    assert response.status_code == 403
+    assert "acme-hvac" not in response.content.decode()
+
+
+def test_behind_configured_proxies_the_allow_list_sees_the_client(client, scrape_data, settings):
+    settings.NUM_PROXIES = 1
+    proxied = client.get("/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.9")
+    assert proxied.status_code == 403
+    spoofed = client.get(
+        "/metrics", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="127.0.0.1, 203.0.113.9"
+    )
+    assert spoofed.status_code == 403
+    # A scraper on the machine itself, straight to the app (no proxy header), is local.
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 200

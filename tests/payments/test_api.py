@@ -215,3 +215,20 @@ def test_anonymous_is_refused(client, invoice):
         401,
         403,
     )
+
+
+def test_an_unreachable_stripe_is_503_without_the_sdk_s_words(tech_api, business, invoice):
+    from tests.payments.conftest import make_connection
+    from tests.payments.fakes import free_port
+
+    make_connection(business, f"http://127.0.0.1:{free_port()}")
+    response = tech_api.post(
+        f"/api/v1/payments/invoices/{invoice.pk}/payment-intents/", {}, format="json"
+    )
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body == {
+        "detail": "Could not reach Stripe. Try again in a moment.",
+        "code": "payments_unavailable",
+    }

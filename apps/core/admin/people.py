@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
 from apps.core.models import Business, Role, Technician, User, VanStock
+from apps.core.services.sign_in import sign_in_lockout_clear
 
 from .base import (
     TenantScopedAdmin,
@@ -86,6 +87,15 @@ class UserAdmin(TenantScopedAdmin, DjangoUserAdmin):
     # Granting platform rights or raw permissions is for platform superusers only; a business's
     # own administrator manages people through their role.
     platform_only_fields = frozenset({"is_superuser", "groups", "user_permissions"})
+    actions = ["clear_sign_in_lockout"]
+
+    @admin.action(description="Clear sign-in lockout", permissions=["change"])
+    def clear_sign_in_lockout(self, request, queryset):
+        # The changelist is already scoped to the administrator's business.
+        user_ids = list(queryset.values_list("pk", flat=True))
+        for user_id in user_ids:
+            sign_in_lockout_clear(user_id=user_id)
+        self.message_user(request, f"Sign-in lockout cleared for {len(user_ids)} user(s).")
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)

@@ -27,6 +27,7 @@ from apps.core.api.serializers import (
     WorkOrderDetailSerializer,
     WorkOrderListSerializer,
 )
+from apps.core.api.sign_in import SignInTokenSerializer
 from apps.core.models import Equipment, Technician, WorkOrder, WorkOrderPart
 from apps.core.services.work_orders import work_order_line_add, work_order_transition
 from apps.core.tenancy import scoped
@@ -36,11 +37,14 @@ ERROR_404 = OpenApiResponse(
     ApiErrorSerializer,
     description="No such work order in your business (another business's id looks the same).",
 )
-ERROR_429 = OpenApiResponse(ApiErrorSerializer, description="Too many attempts; wait a minute.")
+ERROR_429 = OpenApiResponse(
+    ApiErrorSerializer, description="Too many attempts; try again after Retry-After seconds."
+)
 
 
 class TokenObtainThrottle(AnonRateThrottle):
-    """Per client address; slows password guessing without locking the real user out."""
+    """Per client address (NUM_PROXIES decides whether X-Forwarded-For is read); the
+    per-account lockout is in SignInTokenSerializer."""
 
     scope = "token_obtain"
     rate = "20/min"
@@ -57,6 +61,7 @@ class TokenObtainView(ObtainAuthToken):
     # Signing in needs no prior credentials; a stale token header must not block it.
     authentication_classes = ()
     throttle_classes = (TokenObtainThrottle,)
+    serializer_class = SignInTokenSerializer
 
 
 class MeView(BusinessContextMixin, APIView):

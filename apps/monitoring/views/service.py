@@ -4,7 +4,8 @@
           make an orchestrator restart every web process).
 /readyz   readiness: database, cache, broker (required by default: 503 when one fails), and the
           worker and beat heartbeats (reported; required with ?require=all or a setting).
-/metrics  Prometheus text format, for a bearer token or an allowed address.
+/metrics  Prometheus text format: with the bearer token, labelled with business and connection
+          names; from an allowed address (never one behind an unconfigured proxy), ids only.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from django_celery_beat.models import PeriodicTask
 
+from apps.core.net import came_through_untrusted_proxy, client_address
 from apps.monitoring.conf import setting, setting_list
 from apps.monitoring.models import Heartbeat
 
@@ -153,13 +155,22 @@ def readyz(request: HttpRequest) -> JsonResponse:
     )
 
 
-def _client_allowed(request: HttpRequest) -> bool:
+def _has_metrics_token(request: HttpRequest) -> bool:
     token = str(setting("MONITORING_METRICS_TOKEN") or "")
     header = request.headers.get("Authorization", "")
-    if token and header.startswith("Bearer "):
-        return hmac.compare_digest(header.removeprefix("Bearer ").strip(), token)
+    if not (token and header.startswith("Bearer ")):
+        return False
+    return hmac.compare_digest(header.removeprefix("Bearer ").strip(), token)
+
+
+def _address_allowed(request: HttpRequest) -> bool:
+    # A proxy we were not told about (NUM_PROXIES=0) connects from its own address, often
+    # 127.0.0.1: its requests must not pass as local. Behind configured proxies the address is
+    # the one our proxy saw (apps/core/net.py).
+    if came_through_untrusted_proxy(request):
+        return False
     try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        address = ipaddress.ip_address(client_address(request))
     except ValueError:
         return False
     for network in setting_list("MONITORING_METRICS_ALLOWED_IPS"):
@@ -174,7 +185,8 @@ def _client_allowed(request: HttpRequest) -> bool:
 @never_cache
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
-    if not _client_allowed(request):
+    with_token = _has_metrics_token(request)
+    if not (with_token or _address_allowed(request)):
         return HttpResponse(
             "Metrics need 'Authorization: Bearer <MONITORING_METRICS_TOKEN>' or an address in "
             "MONITORING_METRICS_ALLOWED_IPS.\n",
@@ -183,5 +195,6 @@ def metrics(request: HttpRequest) -> HttpResponse:
         )
     from apps.monitoring.metrics import metrics_text
 
-    body, content_type = metrics_text()
+    # Business and connection names only for the token: an allowed address gets ids.
+    body, content_type = metrics_text(tenant_names=with_token)
     return HttpResponse(body, content_type=content_type)

@@ -62,7 +62,8 @@ class ProviderErrorsMixin:
         elif isinstance(exc, AuthenticationError):
             exc = VendorUnavailable("The business's Stripe connection needs reconnecting.")
         elif isinstance(exc, ProviderError):
-            exc = VendorUnavailable(f"{exc} Try again in a moment.")
+            # The error tree's message (ours, never the SDK's text), then what to do.
+            exc = VendorUnavailable(f"{exc.message} Try again in a moment.")
         return super().handle_exception(exc)
 
 

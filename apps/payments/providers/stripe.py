@@ -49,21 +49,25 @@ def map_stripe_error(exc: BaseException) -> ProviderError | None:
     if not isinstance(exc, stripe.StripeError):
         return None
     status = getattr(exc, "http_status", None)
-    message = (getattr(exc, "user_message", None) or str(exc) or type(exc).__name__).strip()
+    # Stripe's own words about a refused request (user_message: the API's error message, never
+    # str(exc), which adds "Request req_...:"). Connection, key and server errors get ours only:
+    # their SDK text carries urllib3's or requests' exception and the key's last digits, and
+    # these messages reach API answers, admin messages and activity rows.
+    message = (getattr(exc, "user_message", None) or "").strip() or "no reason given"
     code = str(getattr(exc, "code", "") or "")
     kwargs = {"status_code": status, "vendor_code": code}
     if isinstance(exc, stripe.RateLimitError) or status == 429:
-        return RateLimited(f"Stripe rate limit: {message}", retry_after=1.0, **kwargs)
+        return RateLimited("Stripe is limiting requests.", retry_after=1.0, **kwargs)
     if isinstance(exc, stripe.APIConnectionError):
-        return TemporaryError(f"Could not reach Stripe: {message}", **kwargs)
+        return TemporaryError("Could not reach Stripe.", **kwargs)
     if isinstance(exc, stripe.AuthenticationError | stripe.PermissionError):
-        return AuthenticationError(f"Stripe refused the API key: {message}", **kwargs)
+        return AuthenticationError("Stripe refused the API key.", **kwargs)
     if isinstance(exc, stripe.CardError):
         return RejectedError(f"Card declined: {message}", **kwargs)
     if isinstance(exc, stripe.IdempotencyError):
         return RejectedError(f"Stripe idempotency conflict: {message}", **kwargs)
     if status is not None and status >= 500:
-        return TemporaryError(f"Stripe error {status}: {message}", **kwargs)
+        return TemporaryError(f"Stripe is unavailable ({status}).", **kwargs)
     return RejectedError(f"Stripe refused the request: {message}", **kwargs)
 
 

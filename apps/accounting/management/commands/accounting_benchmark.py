@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from apps.accounting.benchmark import run_benchmark
+from apps.core.management.base import DatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Measure invoice pushes to the QuickBooks fake against the ceiling its limits allow."
 
     def add_arguments(self, parser):

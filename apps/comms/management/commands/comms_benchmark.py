@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import math
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+
+from apps.core.management.base import DatabaseCommand
 
 JSON_KEYS = (
     "emergency_p50_s",
@@ -28,8 +30,10 @@ def _loadavg() -> str:
         return ""
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Measure emergency-text latency and reminder fan-out through Celery + Redis."
+    # It migrates a scratch database of its own; the configured one need only answer.
+    needs_migrated_database = False
 
     def add_arguments(self, parser):
         parser.add_argument("--json", action="store_true", help="print one JSON object")

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from apps.core.demo import DEFAULT_SLUG
+from apps.core.management.base import DatabaseCommand
 from apps.core.models import Business, Role, User
 from apps.integrations.redaction import mask_secret
 
 DEFAULT_DEMO_PASSWORD = "thorbis-demo"  # noqa: S105 (the documented demo default, refused in production)
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Create or update the superuser named by DEMO_ADMIN_USERNAME with DEMO_ADMIN_PASSWORD "
         "(defaults admin / thorbis-demo), bound to the demo business when it exists."

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from django.core.validators import validate_slug
 
 from apps.core.demo import DEFAULT_SLUG, demo_seed
+from apps.core.management.base import DatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Create a realistic demo HVAC and plumbing company in Denver (technicians, 300 customers, "
         "500 work orders with real status history, invoices, payments) and a second small business. "

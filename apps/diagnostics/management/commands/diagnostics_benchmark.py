@@ -15,8 +15,9 @@ import time
 
 import requests
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from apps.core.management.base import DatabaseCommand
 from apps.diagnostics.benchmark import Plan, benchmark_run
 from apps.diagnostics.models import Reading
 
@@ -58,7 +59,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Agent + 4 emulated BLE probes at 1 Hz, with a server outage: sent/stored/lost/duplicates."
     )

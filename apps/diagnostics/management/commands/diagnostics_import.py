@@ -1,13 +1,14 @@
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from apps.core.errors import DomainError
+from apps.core.management.base import DatabaseCommand
 from apps.core.models import Business, Equipment, WorkOrder
 from apps.diagnostics.services.readings import reading_import
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Import a Testo TJF export or a CSV file of readings into a work order."
 
     def add_arguments(self, parser):

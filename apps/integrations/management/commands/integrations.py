@@ -27,10 +27,11 @@ import json
 import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from apps.core.errors import DomainError
+from apps.core.management.base import DatabaseCommand
 from apps.core.models import Business
 from apps.integrations import services
 from apps.integrations.models import IntegrationConnection, ReportSeverity, SyncLog
@@ -121,7 +122,7 @@ def _run(log: SyncLog) -> dict:
     }
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "List, describe, provision, test and sync integration connections."
 
     def add_arguments(self, parser):

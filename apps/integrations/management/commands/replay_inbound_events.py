@@ -1,11 +1,12 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.utils.dateparse import parse_datetime
 
+from apps.core.management.base import DatabaseCommand
 from apps.integrations.inbox import inbound_event_process
 from apps.integrations.models import InboundEvent
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Process stored webhook events again (by default the failed ones)."
 
     def add_arguments(self, parser):

@@ -1,7 +1,7 @@
-from django.core.management.base import BaseCommand
 from django.db import connection as db
 from django.db import transaction
 
+from apps.core.management.base import DatabaseCommand
 from apps.integrations.fields import reencrypt
 from apps.integrations.models import IntegrationConnection
 
@@ -10,7 +10,7 @@ SELECT = f"SELECT id, credentials FROM {TABLE} WHERE credentials IS NOT NULL"  #
 UPDATE = f"UPDATE {TABLE} SET credentials = %s WHERE id = %s"  # noqa: S608 (constant)
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Re-encrypt stored credentials under the first FIELD_ENCRYPTION_KEYS key."
 
     def handle(self, *args, **options):

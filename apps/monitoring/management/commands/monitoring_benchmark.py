@@ -14,9 +14,11 @@ import time
 import psycopg
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import connection, connections
 from django.utils import timezone
+
+from apps.core.management.base import DatabaseCommand
 
 RETENTION_DAYS = 90
 
@@ -65,8 +67,10 @@ class Inserter:
         return json.loads(out.strip().splitlines()[-1])
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Benchmark health, the 7-day report and retention on PostgreSQL (separate database)."
+    # It migrates a scratch database of its own; the configured one need only answer.
+    needs_migrated_database = False
 
     def add_arguments(self, parser):
         parser.add_argument("--rows", type=int, default=1_000_000)

@@ -1,12 +1,11 @@
 """Create monitoring's django-celery-beat rows (heartbeats, rollup, health check, token refresh,
 retention, weekly reports). Idempotent: run on every release."""
 
-from django.core.management.base import BaseCommand
-
+from apps.core.management.base import DatabaseCommand
 from apps.monitoring.services.schedules import monitoring_schedules_setup
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Create monitoring's periodic tasks; existing rows keep their admin edits."
 
     def add_arguments(self, parser):

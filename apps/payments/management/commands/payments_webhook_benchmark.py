@@ -1,14 +1,18 @@
 import json
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
+
+from apps.core.management.base import DatabaseCommand
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = (
         "Replay signed Stripe events (10% duplicates, shuffled) against gunicorn + PostgreSQL on "
         "loopback; report events/s and p50/p99, then check nothing was lost, processed twice or "
         "left in a wrong final state. Uses a scratch database that is dropped afterwards."
     )
+    # It migrates a scratch database of its own; the configured one need only answer.
+    needs_migrated_database = False
 
     def add_arguments(self, parser):
         parser.add_argument("--events", type=int, default=2000)

@@ -15,8 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from apps.core.management.base import DatabaseCommand
 from apps.routing.solver import check, solomon, solve
 
 BKS_NAME = "BKS_distance_only_trunc1.csv"
@@ -24,8 +25,10 @@ BKS_NAME = "BKS_distance_only_trunc1.csv"
 MARGIN = 0.05
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Solve Solomon VRPTW files with the routing engine (distance-only objective)."
+    # Solomon files in, solver out: no table is read or written.
+    needs_migrated_database = False
 
     def add_arguments(self, parser):
         parser.add_argument("files", nargs="+", help="Solomon-format instance files")

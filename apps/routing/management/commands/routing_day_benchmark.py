@@ -16,10 +16,11 @@ import statistics
 import time
 import zoneinfo
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core.management.base import DatabaseCommand
 from apps.core.models import Business
 from apps.routing.checks import plan_violations
 from apps.routing.daygen import advance_to, generate_day
@@ -31,7 +32,7 @@ class Rollback(Exception):
     pass
 
 
-class Command(BaseCommand):
+class Command(DatabaseCommand):
     help = "Plan a generated day (40 technicians, 400 jobs) and re-plan for emergencies."
 
     def add_arguments(self, parser):
