@@ -184,10 +184,10 @@ def task_sections(*, request, models: dict[str, dict]) -> list[dict]:
     for section in SECTIONS:
         items = []
         for entry in section.entries:
+            listed.add(entry.model)
             if entry.superuser_only and not superuser:
                 continue
             if entry.model:
-                listed.add(entry.model)
                 found = models.get(entry.model)
                 if found is None:
                     continue
