@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 from urllib.parse import urlencode
 
-from django.db.models import Count, Max, Q
+from django.db.models import Case, Count, F, IntegerField, Max, Q, When
 from django.urls import reverse
 from django.utils import timezone
 
@@ -67,6 +67,7 @@ class Dashboard:
     total_today: int
     today_url: str
     unassigned: int
+    unassigned_first: list[WorkOrder]
     unassigned_url: str
     emergencies: list[WorkOrder]
     emergencies_url: str
@@ -114,6 +115,7 @@ def dashboard_for(*, business: Business, now: dt.datetime | None = None) -> Dash
         total_today=sum(counts.values()),
         today_url=work_order_list(**window),
         unassigned=WorkOrder.objects.filter(business=business).filter(unassigned_q).count(),
+        unassigned_first=_first_unassigned(business, unassigned_q),
         unassigned_url=work_order_list(
             assigned_technician__isnull="True", status__in=f"{S.NEW},{S.SCHEDULED}"
         ),
@@ -132,6 +134,23 @@ def dashboard_for(*, business: Business, now: dt.datetime | None = None) -> Dash
             + "?direction__exact=inbound&read_at__isnull=True"
         ),
         board_url=f"{reverse('admin:dispatch_board')}?date={today.isoformat()}",
+    )
+
+
+def _first_unassigned(business: Business, condition: Q) -> list[WorkOrder]:
+    """Emergencies first, then high priority, then the earliest window (unbooked ones last)."""
+    rank = Case(
+        When(priority=Priority.EMERGENCY, then=0),
+        When(priority=Priority.HIGH, then=1),
+        default=2,
+        output_field=IntegerField(),
+    )
+    return list(
+        WorkOrder.objects.filter(business=business)
+        .filter(condition)
+        .select_related("customer")
+        .annotate(rank=rank)
+        .order_by("rank", F("arrival_window_start").asc(nulls_last=True), "created_at")[:5]
     )
 
 

@@ -214,3 +214,49 @@ def test_dispatcher_navigates_by_task_without_internals(live_server, browser, bu
         assert path not in hrefs
     nav.find_element(By.LINK_TEXT, "Dispatch board").click()
     assert "Dispatch board" in browser.find_element(By.TAG_NAME, "h1").text
+
+
+def test_map_uses_leaflet_served_locally_when_a_tile_url_is_set(
+    live_server, browser, office, day_world, settings
+):
+    """With ROUTING_TILE_URL the map is Leaflet (vendored, same origin) drawing each route."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # Any image stands in for a tile server here; the point is where everything is loaded from.
+    settings.ROUTING_TILE_URL = (
+        f"{live_server.url}/static/backoffice/vendor/leaflet/images/layers.png?{{z}}/{{x}}/{{y}}"
+    )
+    sign_in(browser, live_server.url, office.username, next_path="/admin/dispatch/")
+    browser.get(f"{live_server.url}/admin/dispatch/?date={DAY.isoformat()}")
+    wait = WebDriverWait(browser, 15)
+    wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "#board-map.leaflet-container"))
+    lines = wait.until(
+        lambda b: b.find_elements(By.CSS_SELECTOR, "#board-map path.leaflet-interactive")
+    )
+    assert len(lines) >= 2  # Marcus's and Jenna's routes, plus their stops
+    colours = browser.execute_script(
+        "return [...document.querySelectorAll('#board-map path.leaflet-interactive')]"
+        ".map(p => p.getAttribute('stroke'))"
+    )
+    board = browser.execute_script(
+        "return JSON.parse(document.getElementById('board-data').textContent)"
+    )
+    assert {r["colour"] for r in board["routes"]} <= set(colours)
+    hosts = browser.execute_script(
+        "return performance.getEntriesByType('resource').map(e => new URL(e.name).host)"
+    )
+    assert set(hosts) <= {live_server.url.split("//")[1]}
+
+
+def test_map_falls_back_to_plain_svg_without_a_tile_url(live_server, browser, office, day_world):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    sign_in(browser, live_server.url, office.username, next_path="/admin/dispatch/")
+    browser.get(f"{live_server.url}/admin/dispatch/?date={DAY.isoformat()}")
+    svg = WebDriverWait(browser, 15).until(
+        lambda b: b.find_element(By.CSS_SELECTOR, "#board-map svg polyline")
+    )
+    assert svg.get_attribute("stroke")
+    assert not browser.execute_script("return Boolean(window.L)")  # Leaflet not even loaded

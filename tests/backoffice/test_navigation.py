@@ -186,7 +186,8 @@ def test_work_order_list_shows_window_address_and_priority(client, office, day_w
     client.force_login(office)
     html = client.get(reverse("admin:core_workorder_changelist")).content.decode()
     assert "<h1>Work orders</h1>" in html
-    assert "Tue Dec 8, 8:00 AM \u2013 10:00 AM" in html  # 15:00 UTC shown in Denver time
+    # 15:00 UTC shown in Denver time.
+    assert '<span class="wo-day">Tue Dec 8</span> 8:00 AM \u2013 10:00 AM' in html
     assert "Not booked yet" in html
     assert "Emergency</span>" in html  # priority as a badge
     assert day_world.emergency.location.address_line1 in html

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.utils import dateformat, timezone
+from django.utils.html import format_html
 
 from apps.core.errors import DomainError
 from apps.core.models import LineItem, Priority, WorkOrder, WorkOrderStatus
@@ -91,15 +92,14 @@ class WorkOrderAdmin(TenantScopedAdmin):
     # What a dispatcher scans for: when (in local time), where, how urgent, how far along, who.
     list_display = (
         "number",
-        "summary",
-        "customer",
+        "job",
         "window_local",
         "address_short",
         "priority_badge",
         "status_badge",
         "assigned_technician",
     )
-    list_display_links = ("number", "summary")
+    list_display_links = ("number", "job")
     list_filter = ("status", "priority", "category", "assigned_technician")
     search_fields = (
         "number",
@@ -164,17 +164,25 @@ class WorkOrderAdmin(TenantScopedAdmin):
             return obj.get_priority_display()
         return badge(obj.get_priority_display(), PRIORITY_COLORS[obj.priority])
 
+    @admin.display(description="job", ordering="summary")
+    def job(self, obj: WorkOrder):
+        return format_html(
+            '{}<span class="wo-customer">{}</span>', obj.summary, obj.customer.display_name
+        )
+
     @admin.display(description="arrival window", ordering="arrival_window_start")
-    def window_local(self, obj: WorkOrder) -> str:
+    def window_local(self, obj: WorkOrder):
         """The promise in the business's own local time (a platform view mixes businesses)."""
         start, end = obj.arrival_window_start, obj.arrival_window_end
         if start is None or end is None:
             return "Not booked yet"
         zone = obj.business.timezone
         start, end = timezone.localtime(start, zone), timezone.localtime(end, zone)
-        day = dateformat.format(start, "D M j")
-        return (
-            f"{day}, {dateformat.format(start, 'g:i A')} \u2013 {dateformat.format(end, 'g:i A')}"
+        return format_html(
+            '<span class="wo-day">{}</span> {} \u2013 {}',
+            dateformat.format(start, "D M j"),
+            dateformat.format(start, "g:i A"),
+            dateformat.format(end, "g:i A"),
         )
 
     @admin.display(description="address", ordering="location__address_line1")
