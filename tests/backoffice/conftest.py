@@ -10,6 +10,7 @@ from apps.core import models as m
 from apps.core.admin.permissions import grant_office_permissions
 from apps.core.services.work_orders import work_order_transition
 from tests import factories as f
+from tests.admin.conftest import other, own, superuser  # noqa: F401  (the two-business world)
 
 DENVER = zoneinfo.ZoneInfo("America/Denver")
 DAY = dt.date(2026, 12, 8)

@@ -12,7 +12,6 @@ from django.urls import reverse
 from apps.core.models import WorkOrderStatusChange
 from apps.core.services.work_orders import work_order_transition
 from apps.monitoring.models import WeeklyReportDelivery
-from tests.admin.conftest import other, own, superuser  # noqa: F401  (fixtures)
 
 REGISTRY = sorted(admin.site._registry.items(), key=lambda item: item[0]._meta.label)
 
@@ -61,15 +60,15 @@ def test_status_history_reads_as_labels(own):
 @pytest.mark.parametrize(
     ("model", "model_admin"), REGISTRY, ids=[m._meta.label for m, _ in REGISTRY]
 )
-def test_admin_pages_show_labels_not_codes(model, model_admin, superuser, own, client):  # noqa: F811
+def test_admin_pages_show_labels_not_codes(model, model_admin, superuser, own, client):
     # A job that went through the field statuses, so "en_route" and "on_site" are in its history.
     work_order_transition(work_order=own.work_order, to_status="dispatched", by=None)
     work_order_transition(work_order=own.work_order, to_status="en_route", by=None)
     client.force_login(superuser)
     info = (model._meta.app_label, model._meta.model_name)
-    pages = [reverse("admin:%s_%s_changelist" % info)]
+    pages = [reverse("admin:{}_{}_changelist".format(*info))]
     pages += [
-        reverse("admin:%s_%s_change" % info, args=[obj.pk])
+        reverse("admin:{}_{}_change".format(*info), args=[obj.pk])
         for obj in model._default_manager.all()[:2]
     ]
     for url in pages:
