@@ -107,6 +107,11 @@ def test_take_the_readme_screenshots(live_server):
         for name, path, width, tallest in shots:
             browser.set_window_size(width, 900)
             browser.get(live_server.url + path)
+            if "dispatch" in path:  # show a job in the detail panel, as a dispatcher would
+                browser.execute_script(
+                    "const j = document.querySelector('.lane .job.priority-emergency');"
+                    "if (j) { j.click(); }"
+                )
             height = browser.execute_script(
                 "return Math.max(...[...document.querySelectorAll('#content *')]"
                 ".map(e => e.getBoundingClientRect().bottom)) + window.scrollY + 120"

@@ -235,6 +235,9 @@
       ['ETA', job.eta || '—']].forEach(([k, v]) => { list.append(el('dt', null, k), el('dd', null, v)); });
     els.details.appendChild(list);
     const form = els.form;
+    if (form.contains(document.activeElement) && form.elements.work_order.value === String(job.id)) {
+      return; // the dispatcher is typing in the form: a refresh must not reset it
+    }
     form.hidden = !(canMove && job.movable);
     form.elements.work_order.value = job.id;
     const select = form.elements.technician;
@@ -292,6 +295,9 @@
       say(job.number + ' was not moved: ' + reason, 'error');
       draw(); // the job goes back where it was
     }
+    // Keyboard users keep their place: focus returns to the job wherever it now is.
+    const again = root.querySelector('.job[data-id="' + jobId + '"]');
+    if (again && !els.form.contains(document.activeElement)) { again.focus({ preventScroll: true }); }
   }
 
   function laneMinute(lane, clientX) {
@@ -332,7 +338,11 @@
     const id = Number(event.dataTransfer.getData('text/plain'));
     root.querySelectorAll('.drop-target').forEach((n) => n.classList.remove('drop-target'));
     if (!id) { return; }
-    if (queue) { move(id, null, null); return; }
+    if (queue) {
+      const job = jobById(id);
+      if (job && job.technician !== null) { move(id, null, null); }
+      return;
+    }
     // The job's window starts at the time under the pointer, snapped to the quarter hour.
     selectedId = id;
     move(id, Number(lane.dataset.technician), laneMinute(lane, event.clientX), null);
