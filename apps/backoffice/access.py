@@ -7,7 +7,9 @@ from django.core.exceptions import PermissionDenied
 from apps.core.models import Business
 
 
-def office_business(request, *, perm: str = "core.view_workorder") -> Business:
+def office_business(
+    request, *, perm: str = "core.view_workorder", picked: object = None
+) -> Business:
     """The business the page is for: the user's own, or the one a platform superuser picked.
 
     Office staff only (dispatchers, managers, administrators, platform superusers); a platform
@@ -21,7 +23,7 @@ def office_business(request, *, perm: str = "core.view_workorder") -> Business:
     business = getattr(user, "business", None)
     if business is not None:
         return business
-    picked = request.GET.get("business") or request.POST.get("business")
+    picked = picked if picked is not None else request.GET.get("business")
     chosen = Business.objects.filter(pk=picked).first() if str(picked or "").isdigit() else None
     chosen = chosen or Business.objects.order_by("name", "pk").first()
     if chosen is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
@@ -57,13 +59,16 @@ class BackofficeSite(admin.AdminSite):
     def get_urls(self):
         from .board import views as board
 
+        page = self.admin_view(functools.partial(board.board_page, admin_site=self))
         return [
-            path("dispatch/", board.guarded(board.board_page, self), name="dispatch_board"),
+            path("dispatch/", page, name="dispatch_board"),
             path(
                 "dispatch/board.json",
-                board.guarded(board.board_data, self),
+                board.guarded_json(board.board_data, self),
                 name="dispatch_board_data",
             ),
-            path("dispatch/move/", board.guarded(board.board_move, self), name="dispatch_move"),
+            path(
+                "dispatch/move/", board.guarded_json(board.board_move, self), name="dispatch_move"
+            ),
             *super().get_urls(),
         ]

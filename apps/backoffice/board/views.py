@@ -41,7 +41,7 @@ def _day(request: HttpRequest, business: Business) -> dt.date:
         raise BadMove(f"“{raw}” is not a date; use ?date=YYYY-MM-DD.") from None
 
 
-def board_page(request: HttpRequest, admin_site):
+def board_page(request: HttpRequest, *, admin_site):
     business = office_business(request)
     try:
         day = _day(request, business)
@@ -110,10 +110,9 @@ def board_move(request: HttpRequest):
             raise ValueError
     except ValueError:
         return JsonResponse({"error": "Send the move as a JSON object."}, status=400)
-    request.GET = request.GET.copy()
-    if payload.get("business") is not None:
-        request.GET["business"] = str(payload["business"])
-    business = office_business(request, perm="core.change_workorder")
+    business = office_business(
+        request, perm="core.change_workorder", picked=payload.get("business")
+    )
     try:
         order_id = _int_or_none(payload, "work_order")
         tech_id = _int_or_none(payload, "technician")
@@ -162,17 +161,13 @@ def board_move(request: HttpRequest):
     )
 
 
-def guarded(view, admin_site):
-    """Admin login and CSRF (admin_view), then office-staff checks answered as 403."""
+def guarded_json(view, admin_site):
+    """Admin login and CSRF (admin_view), then office-staff refusals answered as JSON 403."""
 
     def wrapper(request, *args, **kwargs):
         try:
-            if view is board_page:
-                return view(request, admin_site)
             return view(request, *args, **kwargs)
         except PermissionDenied as exc:
-            if view is board_page:
-                raise
             return JsonResponse({"error": str(exc) or "Not allowed."}, status=403)
 
     return admin_site.admin_view(wrapper)
