@@ -56,7 +56,10 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000").rs
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[PUBLIC_BASE_URL])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The back office first, so its admin templates (dashboard, task navigation) win; its
+    # AdminConfig replaces django.contrib.admin's to make our site the default `admin.site`.
+    "apps.backoffice",
+    "apps.backoffice.apps.BackofficeAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -1,6 +1,7 @@
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from apps.core.labels import local_stamp, readable
 from apps.core.models import BusinessOwned
 from apps.integrations.models import IntegrationConnection, SyncLog
 
@@ -24,7 +25,7 @@ class SyncCursor(BusinessOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.resource} @ {self.position:%Y-%m-%d %H:%M:%S}"
+        return f"{readable(self.resource)} up to {local_stamp(self.position, '%Y-%m-%d %H:%M:%S')}"
 
 
 class AccountingWrite(BusinessOwned):
@@ -106,7 +107,8 @@ class AccountingWrite(BusinessOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.entity} {self.label or self.object_id} ({self.status})"
+        what = f"{self.get_action_display()} {self.get_entity_display().lower()}"
+        return f"{what} {self.label or self.object_id} ({self.get_status_display().lower()})"
 
 
 class WriteStep(BusinessOwned):
@@ -134,7 +136,8 @@ class WriteStep(BusinessOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.entity} {self.object_id} {self.step} -> {self.remote_id}"
+        step = readable(self.step).lower()
+        return f"{self.get_entity_display()} {self.object_id} {step} \u2192 {self.remote_id}"
 
 
 class OverwriteAudit(BusinessOwned):
@@ -167,4 +170,5 @@ class OverwriteAudit(BusinessOwned):
         indexes = [models.Index(fields=["connection", "content_type", "object_id"])]
 
     def __str__(self) -> str:
-        return f"{self.object_label or self.object_id}.{self.field}: {self.old_value!r} -> {self.new_value!r}"
+        what = f"{self.object_label or self.object_id}, {readable(self.field).lower()}"
+        return f"{what}: {self.old_value!r} \u2192 {self.new_value!r}"

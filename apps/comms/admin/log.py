@@ -9,10 +9,11 @@ from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from apps.comms.models import CommunicationLog
+from apps.comms.models import CommunicationLog, TemplateKind
 from apps.comms.services.conversations import click_to_call, conversation_reply
 from apps.core.admin.base import TenantScopedAdmin, is_platform_admin, request_business
 from apps.core.errors import DomainError
+from apps.core.labels import readable
 from apps.core.models import Customer
 from apps.core.tenancy import get_for_business_or_404
 from apps.integrations.errors import NotConfigured
@@ -24,9 +25,9 @@ class CommunicationLogAdmin(TenantScopedAdmin):
         "created_at",
         "channel",
         "direction",
-        "template_kind",
+        "kind_label",
         "recipient",
-        "status",
+        "status_label",
         "segments",
         "cost",
         "conversation_link",
@@ -43,6 +44,15 @@ class CommunicationLogAdmin(TenantScopedAdmin):
     )
     date_hierarchy = "created_at"
     list_select_related = ("customer",)
+
+    @admin.display(description="message", ordering="template_kind")
+    def kind_label(self, obj: CommunicationLog) -> str:
+        kind = obj.template_kind
+        return TemplateKind(kind).label if kind in TemplateKind.values else readable(kind)
+
+    @admin.display(description="status", ordering="status")
+    def status_label(self, obj: CommunicationLog) -> str:
+        return obj.status_label
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields if f.name != "business"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 
+from apps.core.labels import local_stamp, readable
 from apps.core.models.base import BusinessOwned, Timestamped
 
 
@@ -29,7 +30,7 @@ class ConsentRecord(BusinessOwned, Timestamped):
         ]
 
     def __str__(self) -> str:
-        return f"{self.phone} {self.status}"
+        return f"{self.phone} {self.get_status_display().lower()}"
 
 
 class ConsentEvent(BusinessOwned):
@@ -46,6 +47,9 @@ class ConsentEvent(BusinessOwned):
     class Meta:
         ordering = ["occurred_at", "pk"]
 
+    def __str__(self) -> str:
+        return f"{self.get_status_display()} by {readable(self.source).lower()} {local_stamp(self.occurred_at)}"
+
 
 class EmailSuppression(BusinessOwned, Timestamped):
     """Hard bounces and complaints: no more email to this address."""
@@ -60,4 +64,4 @@ class EmailSuppression(BusinessOwned, Timestamped):
         ]
 
     def __str__(self) -> str:
-        return f"{self.email} ({self.reason})"
+        return f"{self.email} ({readable(self.reason).lower()})"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from apps.core.labels import local_stamp, readable
 from apps.core.models.base import BusinessOwned, Timestamped
 
 
@@ -84,8 +85,14 @@ class CommunicationLog(BusinessOwned, Timestamped):
             models.Index(fields=["business", "customer", "created_at"]),
         ]
 
+    @property
+    def status_label(self) -> str:
+        return readable(self.status)
+
     def __str__(self) -> str:
-        return f"{self.channel} {self.direction} {self.recipient}"
+        return (
+            f"{self.get_channel_display()} {self.get_direction_display().lower()} {self.recipient}"
+        )
 
 
 class ScheduledMessage(BusinessOwned, Timestamped):
@@ -153,3 +160,6 @@ class AppointmentConfirmation(BusinessOwned):
                 fields=["work_order", "window_start"], name="comms_confirmation_once_per_window"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"Confirmed {local_stamp(self.confirmed_at)}"

@@ -129,11 +129,14 @@ class CommsSettings(BusinessOwned, Timestamped):
     max_payment_reminders = models.PositiveSmallIntegerField(default=2)
 
     class Meta:
-        verbose_name = "comms settings"
-        verbose_name_plural = "comms settings"
+        verbose_name = "messaging settings"
+        verbose_name_plural = "messaging settings"
         constraints = [
             models.UniqueConstraint(fields=["business"], name="comms_settings_one_per_business")
         ]
+
+    def __str__(self) -> str:
+        return f"Messaging settings of {self.business}"
 
     def clean(self) -> None:
         if self.send_window_start == self.send_window_end:

@@ -8,6 +8,7 @@ from django.utils.html import format_html
 
 GREEN = "#1e7e34"
 ORANGE = "#d9822b"
+AMBER = "#b45309"
 RED = "#c0392b"
 BLUE = "#2563eb"
 PURPLE = "#7c3aed"

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils import dateformat, timezone
+from django.utils.html import format_html
 
 from apps.core.errors import DomainError
-from apps.core.models import LineItem, WorkOrder, WorkOrderStatus
+from apps.core.models import LineItem, Priority, WorkOrder, WorkOrderStatus
 from apps.core.services.billing import invoice_create_for_work_order
 from apps.core.services.work_orders import (
     work_order_assign,
@@ -18,7 +20,7 @@ from apps.core.services.work_orders import (
 )
 
 from .base import ServiceRefusal, TenantModelForm, TenantScopedAdmin
-from .display import BLUE, GRAY, GREEN, ORANGE, PURPLE, RED, badge
+from .display import AMBER, BLUE, GRAY, GREEN, ORANGE, PURPLE, RED, badge
 from .work_order_lines import LineItemInline, StatusChangeInline, WorkOrderPartInline
 
 S = WorkOrderStatus
@@ -34,6 +36,7 @@ STATUS_COLORS = {
     S.CANCELLED: RED,
     S.ON_HOLD: ORANGE,
 }
+PRIORITY_COLORS = {Priority.NORMAL: GRAY, Priority.HIGH: AMBER, Priority.EMERGENCY: RED}
 # The fields work_order_create takes, besides the business and who created it.
 CREATE_FIELDS = (
     "customer",
@@ -86,17 +89,17 @@ def _transition_action(to_status: str, description: str):
 @admin.register(WorkOrder)
 class WorkOrderAdmin(TenantScopedAdmin):
     form = WorkOrderForm
+    # What a dispatcher scans for: when (in local time), where, how urgent, how far along, who.
     list_display = (
         "number",
-        "summary",
-        "customer",
+        "job",
+        "window_local",
+        "address_short",
+        "priority_badge",
         "status_badge",
-        "priority",
         "assigned_technician",
-        "arrival_window_start",
-        "created_at",
     )
-    list_display_links = ("number", "summary")
+    list_display_links = ("number", "job")
     list_filter = ("status", "priority", "category", "assigned_technician")
     search_fields = (
         "number",
@@ -106,7 +109,7 @@ class WorkOrderAdmin(TenantScopedAdmin):
         "location__postal_code",
     )
     date_hierarchy = "arrival_window_start"
-    list_select_related = ("customer", "assigned_technician__user")
+    list_select_related = ("customer", "location", "business", "assigned_technician__user")
     autocomplete_fields = ("customer", "location", "equipment", "assigned_technician")
     filter_horizontal = ("required_skills",)
     readonly_fields = ("number", "status_badge", "completed_at")
@@ -154,6 +157,41 @@ class WorkOrderAdmin(TenantScopedAdmin):
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: WorkOrder):
         return badge(obj.get_status_display(), STATUS_COLORS.get(obj.status, GRAY))
+
+    @admin.display(description="priority", ordering="priority")
+    def priority_badge(self, obj: WorkOrder):
+        if obj.priority == Priority.NORMAL:
+            return obj.get_priority_display()
+        return badge(obj.get_priority_display(), PRIORITY_COLORS[obj.priority])
+
+    @admin.display(description="job", ordering="summary")
+    def job(self, obj: WorkOrder):
+        return format_html(
+            '{}<span class="wo-customer">{}</span>', obj.summary, obj.customer.display_name
+        )
+
+    @admin.display(description="arrival window", ordering="arrival_window_start")
+    def window_local(self, obj: WorkOrder):
+        """The promise in the business's own local time (a platform view mixes businesses)."""
+        start, end = obj.arrival_window_start, obj.arrival_window_end
+        if start is None or end is None:
+            return "Not booked yet"
+        zone = obj.business.timezone
+        start, end = timezone.localtime(start, zone), timezone.localtime(end, zone)
+        return format_html(
+            '<span class="wo-day">{}</span> {} \u2013 {}',
+            dateformat.format(start, "D M j"),
+            dateformat.format(start, "g:i A"),
+            dateformat.format(end, "g:i A"),
+        )
+
+    @admin.display(description="address", ordering="location__address_line1")
+    def address_short(self, obj: WorkOrder) -> str:
+        location = obj.location
+        return ", ".join(p for p in (location.address_line1, location.city) if p) or str(location)
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"title": "Work orders", **(extra_context or {})})
 
     # --- saving through the services ----------------------------------------------------------
     def save_model(self, request, obj, form, change):

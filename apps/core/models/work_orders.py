@@ -116,9 +116,13 @@ class WorkOrderPart(BusinessOwned):
     quantity = models.PositiveIntegerField(default=1)
 
     class Meta:
+        verbose_name = "required part"
         constraints = [
             models.UniqueConstraint(fields=["work_order", "part"], name="workorderpart_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} \u00d7 {self.part} for {self.work_order.number}"
 
 
 class WorkOrderStatusChange(BusinessOwned):
@@ -137,9 +141,12 @@ class WorkOrderStatusChange(BusinessOwned):
 
     class Meta:
         ordering = ["changed_at", "pk"]
+        verbose_name = "status change"
+        verbose_name_plural = "status history"
 
     def __str__(self) -> str:
-        return f"{self.from_status} -> {self.to_status}"
+        before, after = WorkOrderStatus(self.from_status), WorkOrderStatus(self.to_status)
+        return f"{self.work_order.number}: {before.label} \u2192 {after.label}"
 
 
 class LineItem(BusinessOwned, Timestamped):

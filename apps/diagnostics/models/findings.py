@@ -41,7 +41,7 @@ class Finding(BusinessOwned, Timestamped):
         ordering = ["work_order", "phase", "rule_id"]
 
     def __str__(self) -> str:
-        return f"{self.rule_id} v{self.rule_version}: {self.effective_severity}"
+        return f"{self.rule_id} v{self.rule_version}: {Severity(self.effective_severity).label}"
 
     @property
     def effective_severity(self) -> str:
@@ -65,6 +65,10 @@ class FindingOverride(BusinessOwned, Timestamped):
     class Meta:
         ordering = ["created_at", "pk"]
 
+    def __str__(self) -> str:
+        before, after = Severity(self.from_severity).label, Severity(self.to_severity).label
+        return f"{self.rule_id}: {before} \u2192 {after}"
+
 
 class DiagnosticReport(BusinessOwned, Timestamped):
     work_order = models.ForeignKey(
@@ -79,3 +83,6 @@ class DiagnosticReport(BusinessOwned, Timestamped):
 
     class Meta:
         ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"Diagnostic report #{self.pk} for {self.work_order.number}"

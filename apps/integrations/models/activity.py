@@ -46,4 +46,4 @@ class IntegrationActivity(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.operation} {self.outcome}"
+        return f"{self.operation}: {self.get_outcome_display().lower()}"

@@ -89,10 +89,10 @@ class AccountMapping(BusinessOwned, Timestamped):
     """Our category, method or code -> the vendor's account, tax code, class or tracking option."""
 
     class Kind(models.TextChoices):
-        REVENUE = "revenue", "Revenue category -> income account"
-        PARTS = "parts", "Parts and materials -> account"
-        SUBCONTRACTOR = "subcontractor", "Subcontractor costs -> account"
-        DEPOSIT = "deposit", "Payment method -> deposit account"
+        REVENUE = "revenue", "Revenue category \u2192 income account"
+        PARTS = "parts", "Parts and materials \u2192 account"
+        SUBCONTRACTOR = "subcontractor", "Subcontractor costs \u2192 account"
+        DEPOSIT = "deposit", "Payment method \u2192 deposit account"
         TAX_CODE = "tax_code", "Tax code"
         CLASS = "class", "QuickBooks class"
         TRACKING = "tracking", "Xero tracking category"
@@ -116,4 +116,4 @@ class AccountMapping(BusinessOwned, Timestamped):
         ]
 
     def __str__(self) -> str:
-        return f"{self.local_key} -> {self.remote_name or self.remote_id}"
+        return f"{self.local_key} \u2192 {self.remote_name or self.remote_id}"

@@ -1,6 +1,6 @@
 from django.db import models
 
-from .connections import IntegrationConnection
+from .connections import IntegrationConnection, ProviderKey
 
 
 class InboundEvent(models.Model):
@@ -49,6 +49,9 @@ class InboundEvent(models.Model):
         indexes = [models.Index(fields=["status", "provider", "received_at"])]
 
     def __str__(self) -> str:
-        return f"{self.provider} {self.event_type or ''} {self.provider_event_id}".replace(
-            "  ", " "
+        provider = (
+            ProviderKey(self.provider).label
+            if self.provider in ProviderKey.values
+            else self.provider
         )
+        return " ".join(p for p in (provider, self.event_type, self.provider_event_id) if p)

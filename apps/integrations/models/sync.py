@@ -1,7 +1,9 @@
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils.text import capfirst
 
+from apps.core.labels import local_stamp, readable
 from apps.core.models import BusinessOwned, Timestamped
 
 from .connections import IntegrationConnection
@@ -104,7 +106,8 @@ class SyncLog(BusinessOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sync_type} {self.direction} {self.queued_at:%Y-%m-%d %H:%M}"
+        what = f"{readable(self.sync_type)} ({self.get_direction_display().lower()})"
+        return f"{what} {local_stamp(self.queued_at)}"
 
 
 class SyncRecordError(BusinessOwned):
@@ -164,6 +167,7 @@ class ExternalRef(BusinessOwned, Timestamped):
     last_synced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "external reference"
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "content_type", "object_id"], name="externalref_local_unique"
@@ -174,4 +178,4 @@ class ExternalRef(BusinessOwned, Timestamped):
         ]
 
     def __str__(self) -> str:
-        return f"{self.content_type.model} {self.object_id} = {self.remote_id}"
+        return f"{capfirst(self.content_type.name)} {self.object_id} = {self.remote_id}"

@@ -1,5 +1,6 @@
 from django.db import models
 
+from apps.core.labels import local_stamp, readable
 from apps.core.models import BusinessOwned
 from apps.integrations.models import IntegrationConnection
 
@@ -25,11 +26,15 @@ class ActivityHourly(BusinessOwned):
     last_success_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        verbose_name = "hourly activity"
         verbose_name_plural = "hourly activity"
         constraints = [
             models.UniqueConstraint(fields=["connection", "hour"], name="activity_hourly_unique")
         ]
         indexes = [models.Index(fields=["business", "hour"], name="activity_hourly_business")]
+
+    def __str__(self) -> str:
+        return f"Connection {self.connection_id}, hour of {local_stamp(self.hour)}"
 
 
 class ActivityErrorHourly(BusinessOwned):
@@ -47,8 +52,13 @@ class ActivityErrorHourly(BusinessOwned):
     last_at = models.DateTimeField()
 
     class Meta:
+        verbose_name = "hourly error"
         verbose_name_plural = "hourly errors"
         indexes = [models.Index(fields=["business", "hour"], name="activity_errors_business")]
+
+    def __str__(self) -> str:
+        outcome = readable(self.outcome).lower()
+        return f"Connection {self.connection_id}, {outcome} in the hour of {local_stamp(self.hour)}"
 
 
 class RollupState(models.Model):
@@ -59,4 +69,4 @@ class RollupState(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
-        return f"{self.name} until {self.complete_until:%Y-%m-%d %H:%M}"
+        return f"{readable(self.name)} until {local_stamp(self.complete_until)}"

@@ -1,5 +1,6 @@
 from django.db import models
 
+from apps.core.labels import local_stamp, readable
 from apps.core.models import BusinessOwned
 
 
@@ -11,7 +12,7 @@ class Heartbeat(models.Model):
     detail = models.CharField(max_length=200, blank=True)
 
     def __str__(self) -> str:
-        return f"{self.component} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+        return f"{readable(self.component)} at {local_stamp(self.beat_at, '%Y-%m-%d %H:%M:%S')}"
 
 
 class WeeklyReportDelivery(BusinessOwned):
@@ -31,6 +32,8 @@ class WeeklyReportDelivery(BusinessOwned):
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        # Without it Django makes the plural "weekly report deliverys".
+        verbose_name_plural = "weekly report deliveries"
         ordering = ["-week_start"]
         constraints = [
             models.UniqueConstraint(

@@ -290,6 +290,12 @@ class ErrorGroup:
     latest_at: dt.datetime
     hour: dt.datetime | None = None
 
+    @property
+    def outcome_label(self) -> str:
+        from apps.integrations.models import Outcome
+
+        return Outcome(self.outcome).label if self.outcome in Outcome.values else self.outcome
+
 
 def _merge_error(groups: dict, key: tuple, incoming: ErrorGroup) -> None:
     group = groups.get(key)

@@ -129,7 +129,7 @@ class MaintenanceAgreement(BusinessOwned, Timestamped):
         indexes = [models.Index(fields=["business", "status"])]
 
     def __str__(self) -> str:
-        return f"{self.customer} - {self.plan.name} ({self.status})"
+        return f"{self.customer} - {self.plan.name} ({self.get_status_display().lower()})"
 
 
 class AgreementPeriod(BusinessOwned, Timestamped):
@@ -160,4 +160,6 @@ class AgreementPeriod(BusinessOwned, Timestamped):
         ordering = ["-period_start"]
 
     def __str__(self) -> str:
-        return f"{self.agreement} {self.period_start:%Y-%m-%d} ({self.status})"
+        return (
+            f"{self.agreement} {self.period_start:%Y-%m-%d} ({self.get_status_display().lower()})"
+        )

@@ -15,6 +15,7 @@ class StripeCustomer(BusinessOwned, Timestamped):
     idempotency_key = models.CharField(max_length=255, unique=True)
 
     class Meta:
+        verbose_name = "Stripe customer"
         constraints = [
             models.UniqueConstraint(
                 fields=["connection", "customer"], name="stripe_customer_once_per_account"

@@ -3,6 +3,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 
+from apps.core.labels import readable
 from apps.core.models import BusinessOwned, Customer, Invoice, Payment, Timestamped
 from apps.core.models.business import currency_code_validator
 from apps.integrations.fields import EncryptedJSONDocumentField
@@ -97,7 +98,8 @@ class StripePaymentIntent(BusinessOwned, Timestamped):
         ]
 
     def __str__(self) -> str:
-        return f"{self.stripe_id or 'pending'} {self.amount} {self.currency} ({self.status})"
+        status = self.get_status_display().lower()
+        return f"{self.stripe_id or 'pending'} {self.amount} {self.currency} ({status})"
 
     @property
     def client_secret(self) -> str:
@@ -158,7 +160,7 @@ class Refund(BusinessOwned, Timestamped):
         ]
 
     def __str__(self) -> str:
-        return f"Refund {self.amount} {self.currency} ({self.status})"
+        return f"Refund {self.amount} {self.currency} ({self.get_status_display().lower()})"
 
 
 class Dispute(BusinessOwned, Timestamped):
@@ -189,7 +191,7 @@ class Dispute(BusinessOwned, Timestamped):
         ordering = ["-opened_at"]
 
     def __str__(self) -> str:
-        return f"Dispute {self.stripe_id} ({self.status})"
+        return f"Dispute {self.stripe_id} ({readable(self.status).lower()})"
 
 
 class PaymentLink(BusinessOwned, Timestamped):

@@ -1,0 +1,1 @@
+"""The dispatch board: one day, one row per technician, jobs moved by drag and drop."""
