@@ -6,3 +6,8 @@ class CoreConfig(AppConfig):
 
     name = "apps.core"
     label = "core"
+
+    def ready(self) -> None:
+        from apps.core.timezones import install_abbreviation_for_repeated_hours
+
+        install_abbreviation_for_repeated_hours()

@@ -97,7 +97,14 @@ class WorkOrderAdmin(TenantScopedAdmin):
         "created_at",
     )
     list_display_links = ("number", "summary")
-    list_filter = ("status", "priority", "category", "assigned_technician")
+    list_filter = (
+        "status",
+        "priority",
+        "category",
+        "assigned_technician",
+        # "Today" and "Past 7 days" cut at the business's local midnight (the active zone).
+        ("arrival_window_start", admin.DateFieldListFilter),
+    )
     search_fields = (
         "number",
         "summary",
