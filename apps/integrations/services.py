@@ -15,6 +15,7 @@ from django_celery_beat.models import CrontabSchedule, IntervalSchedule, Periodi
 
 from apps.core.errors import DomainError
 from apps.core.models import Business
+from apps.core.timezones import zone_of
 from apps.integrations.activity import (
     activity_record,
     connection_note_failure,
@@ -39,6 +40,7 @@ from apps.integrations.models import (
     SyncRecordError,
 )
 from apps.integrations.providers import ConnectionCheck, provider_class_for, provider_for
+from apps.integrations.schedules import crontab_fields
 
 logger = structlog.get_logger(__name__)
 
@@ -314,20 +316,15 @@ def connection_schedule_set(
             every=every_minutes, period=IntervalSchedule.MINUTES
         )
     else:
-        fields = crontab.split()
-        if len(fields) != 5:
-            raise DomainError(
-                "A crontab has five fields: minute hour day-of-month month day-of-week.",
-                field="schedule",
-            )
-        minute, hour, day_of_month, month_of_year, day_of_week = fields
+        # Read in the business's zone: "0 3 * * *" is 03:00 local, summer and winter.
+        minute, hour, day_of_month, month_of_year, day_of_week = crontab_fields(crontab)
         schedule["crontab"], _ = CrontabSchedule.objects.get_or_create(
             minute=minute,
             hour=hour,
             day_of_month=day_of_month,
             month_of_year=month_of_year,
             day_of_week=day_of_week,
-            timezone=str(connection.business.timezone),
+            timezone=str(zone_of(connection.business)),
         )
     task, _ = PeriodicTask.objects.update_or_create(
         name=schedule_name(connection, resource),

@@ -2,6 +2,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 from apps.core.models import BusinessOwned
+from apps.core.timezones import format_local
 from apps.integrations.models import IntegrationConnection, SyncLog
 
 
@@ -24,7 +25,7 @@ class SyncCursor(BusinessOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.resource} @ {self.position:%Y-%m-%d %H:%M:%S}"
+        return f"{self.resource} @ {format_local(self.position, 'Y-m-d g:i:s A T')}"
 
 
 class AccountingWrite(BusinessOwned):

@@ -3,6 +3,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
 from apps.core.models import BusinessOwned, Timestamped
+from apps.core.timezones import format_local
 
 from .connections import IntegrationConnection
 
@@ -86,7 +87,8 @@ class SyncLog(BusinessOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{self.sync_type} {self.direction} {self.queued_at:%Y-%m-%d %H:%M}"
+        # In the active zone (the reader's business's, in a request), with its abbreviation.
+        return f"{self.sync_type} {self.direction} {format_local(self.queued_at, 'Y-m-d g:i A T')}"
 
 
 class SyncRecordError(BusinessOwned):
