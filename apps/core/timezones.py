@@ -86,7 +86,7 @@ def abbreviation(moment: dt.datetime | None = None, zone: dt.tzinfo | None = Non
 
 
 def zone_label(moment: dt.datetime | None = None, zone: dt.tzinfo | None = None) -> str:
-    """ "MST (America/Denver)": the abbreviation a person knows, and the zone it belongs to."""
+    """The abbreviation a person knows and the zone it belongs to: "MST (America/Denver)"."""
     zone = zone or timezone.get_current_timezone()
     name = str(getattr(zone, "key", zone))
     abbr = abbreviation(moment, zone)

@@ -297,7 +297,7 @@ class ErrorGroup:
 
     @property
     def outcome_label(self) -> str:
-        """"Setup incomplete", "Temporary error": what a person reads instead of the code."""
+        """What a person reads instead of the code: "Setup incomplete", "Temporary error"."""
         return Outcome(self.outcome).label if self.outcome in Outcome.values else self.outcome
 
 
