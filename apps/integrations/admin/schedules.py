@@ -15,6 +15,7 @@ from apps.integrations.schedules import (
     connection_schedule_rows,
     crontab_fields,
     crontab_text,
+    schedule_describe,
 )
 from apps.integrations.services import connection_schedule_set
 
@@ -23,7 +24,7 @@ class ScheduleForm(forms.Form):
     def __init__(self, *args, connection: IntegrationConnection, **kwargs):
         super().__init__(*args, **kwargs)
         self.connection = connection
-        zone = zone_of(connection.business)
+        self.zone = zone_of(connection.business)
         cls = provider_class_for(connection.provider)
         self.resources = list(cls.resources) if cls is not None else []
         current = {
@@ -36,17 +37,26 @@ class ScheduleForm(forms.Form):
                 label=resource.replace("_", " ").capitalize(),
                 required=False,
                 initial=_as_text(task),
-                help_text=(
-                    f"Minutes between runs (e.g. 15), or a crontab in {zone.key} time: minute "
-                    "hour day-of-month month day-of-week (“0 3 * * *” runs daily at 3:00 AM). "
-                    "Blank: not scheduled."
-                ),
+                widget=forms.TextInput(attrs={"placeholder": "not scheduled", "size": 18}),
             )
             self.fields[f"{resource}__enabled"] = forms.BooleanField(
                 label=f"{resource.replace('_', ' ').capitalize()} enabled",
                 required=False,
                 initial=task.enabled if task is not None else True,
             )
+
+    def lines(self) -> list[dict]:
+        """One table row per resource: its inputs and what is stored now, in words."""
+        return [
+            {
+                "field": self[resource],
+                "enabled": self[f"{resource}__enabled"],
+                "now": schedule_describe(self.current[resource])
+                if resource in self.current
+                else "Not scheduled",
+            }
+            for resource in self.resources
+        ]
 
     def clean(self):
         data = super().clean()
