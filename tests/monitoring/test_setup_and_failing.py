@@ -106,6 +106,21 @@ def test_one_success_long_ago_makes_it_an_ordinary_warning_again(books, now):
     assert health_of(books, now).status == Status.WARNING
 
 
+def test_a_success_the_rollups_have_not_reached_yet_still_counts(books, now):
+    log(books, 1, at=now - dt.timedelta(days=2))  # no rollup has run
+    log(books, 3, at=now - MIN, outcome=Outcome.TEMPORARY_ERROR, message="Read timed out")
+    health = health_of(books, now)
+    assert health.status == Status.WARNING
+    assert health.counts.last_success_at == now - dt.timedelta(days=2)
+
+
+def test_a_sync_that_once_completed_means_it_worked(books, now):
+    books.last_sync_at = now - dt.timedelta(days=3)
+    books.save(update_fields=["last_sync_at"])
+    log(books, 3, at=now - MIN, outcome=Outcome.REJECTED, message="Customer 4 refused")
+    assert health_of(books, now).status == Status.WARNING
+
+
 def test_a_failed_test_with_no_activity_is_failing(books, now):
     books.last_error = "QuickBooks answered 400: invalid realm"
     books.save(update_fields=["last_error"])

@@ -233,12 +233,16 @@ class IntegrationConnectionAdmin(TenantScopedAdmin):
             raise PermissionDenied
         form = ScheduleForm(request.POST or None, connection=connection)
         if request.method == "POST" and form.is_valid():
-            changed = form.save()
-            message = f"Schedules saved: {', '.join(changed)}." if changed else "Nothing changed."
-            self.message_user(request, message, messages.SUCCESS)
-            return HttpResponseRedirect(
-                reverse("admin:integrations_integrationconnection_change", args=[connection.pk])
-            )
+            try:
+                changed = form.save()  # all lines or none
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                message = f"Schedules saved: {', '.join(changed)}." if changed else "No changes."
+                self.message_user(request, message, messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:integrations_integrationconnection_change", args=[connection.pk])
+                )
         context = {
             **self.admin_site.each_context(request),
             "title": f"Sync schedules: {connection}",

@@ -32,6 +32,7 @@ from apps.monitoring.selectors.windows import (
     counts_from,
     p95_by,
     raw_activity,
+    rollup_complete_until,
 )
 
 WINDOW = dt.timedelta(hours=24)
@@ -253,7 +254,7 @@ def business_health(
     }
     p95_connection = p95_by(window, "connection_id")
     p95_provider = p95_by(window, "connection__provider")
-    older_success = _last_success_from_rollups(
+    older_success = _last_success_outside(
         [c.pk for c in connections if not (per_connection.get(c.pk) or Counts()).last_success_at]
     )
     gaps = expected_gaps(connections)
@@ -302,8 +303,10 @@ def _connection_health(
         disabled=conn.status == ConnectionStatus.DISABLED,
         thresholds=thresholds,
         needs_setup=conn.last_outcome == Outcome.CONFIG_ERROR,
-        # Tried (activity, or a failed test) and not one success, in the window or the rollups.
+        # Tried (activity, or a failed test) and not one success, ever: no successful call in
+        # the window or before it, and no sync that ever completed.
         never_succeeded=counts.last_success_at is None
+        and conn.last_sync_at is None
         and bool(conn.last_activity or conn.last_error),
     )
     last_error = conn.latest_error or ""
@@ -324,7 +327,10 @@ def _connection_health(
     )
 
 
-def _last_success_from_rollups(connection_ids: list[int]) -> dict[int, dt.datetime]:
+def _last_success_outside(connection_ids: list[int]) -> dict[int, dt.datetime]:
+    """The last success of connections with none in the window: from the rollups, then from the
+    raw rows the rollups do not cover yet (those after `complete_until`, or all of them before the
+    first rollup), so a connection that worked is never taken for one that never did."""
     if not connection_ids:
         return {}
     rows = (
@@ -335,7 +341,16 @@ def _last_success_from_rollups(connection_ids: list[int]) -> dict[int, dt.dateti
         .values("connection_id")
         .annotate(last=Max("last_success_at"))
     )
-    return {row["connection_id"]: row["last"] for row in rows}
+    found = {row["connection_id"]: row["last"] for row in rows}
+    missing = [pk for pk in connection_ids if pk not in found]
+    if not missing:
+        return found
+    raw = IntegrationActivity.objects.filter(connection_id__in=missing, outcome=Outcome.SUCCESS)
+    if (complete_until := rollup_complete_until()) is not None:
+        raw = raw.filter(occurred_at__gte=complete_until)
+    for row in raw.order_by().values("connection_id").annotate(last=Max("occurred_at")):
+        found[row["connection_id"]] = row["last"]
+    return found
 
 
 def _by_provider(healths: list[Health], p95_provider: dict) -> list[Health]:
