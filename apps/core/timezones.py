@@ -20,8 +20,9 @@ from django.utils import timezone
 from django.utils.dateformat import TimeFormat
 from django.utils.dateformat import format as date_format
 
-# What a person reads: "Dec 8, 2026, 8:00 AM MST" (the abbreviation of the moment itself).
-DATETIME_FORMAT = "M j, Y, g:i A T"
+# What a person reads: "Dec. 8, 2026, 8:00 AM MST" (the abbreviation of the moment itself);
+# the same as the admin's DATETIME_FORMAT (thorbis/formats/en/formats.py).
+DATETIME_FORMAT = "N j, Y, g:i A T"
 TIME_FORMAT = "g:i A"
 DASH = "\u2013"  # an en dash, between the ends of a range
 

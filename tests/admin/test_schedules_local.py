@@ -95,7 +95,7 @@ def test_the_connection_page_shows_schedules_in_local_time(client, manager, own)
     client.force_login(manager)
     body = client.get(change_url(own.connection)).content.decode()
     assert "Daily at 3:00 AM, America/Denver time" in body
-    assert "Dec 8, 2026, 3:00 AM MST" in body  # last run
+    assert "Dec. 8, 2026, 3:00 AM MST" in body  # last run
     assert f'href="{schedules_url(own.connection)}"' in body
 
 

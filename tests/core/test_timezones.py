@@ -48,8 +48,8 @@ def test_zone_label_names_the_zone_and_its_abbreviation():
 def test_format_local_uses_the_active_zone_unless_told():
     moment = utc(2026, 12, 8, 15)
     with timezone.override(DENVER):
-        assert format_local(moment) == "Dec 8, 2026, 8:00 AM MST"
-    assert format_local(moment, zone=KOLKATA) == "Dec 8, 2026, 8:30 PM IST"
+        assert format_local(moment) == "Dec. 8, 2026, 8:00 AM MST"
+    assert format_local(moment, zone=KOLKATA) == "Dec. 8, 2026, 8:30 PM IST"
     assert format_local(None) == ""
 
 
