@@ -99,6 +99,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Office users read and type times in their business's zone (apps/core/timezones.py).
+    "apps.core.timezones.BusinessTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -168,9 +170,13 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip"}
 
 LANGUAGE_CODE = "en-us"
+# Stored and exchanged in UTC; shown and typed in the business's zone (apps/core/timezones.py).
+# Platform superusers, who belong to no business, see UTC.
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Datetimes print with their zone's abbreviation: "Dec. 8, 2026, 8:00 AM MST".
+FORMAT_MODULE_PATH = ["thorbis.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"

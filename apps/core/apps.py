@@ -12,6 +12,10 @@ class CoreConfig(AppConfig):
 
         signals.bind_extra_request_metadata.connect(bind_client_address, dispatch_uid="core-ip")
 
+        from apps.core.timezones import install_abbreviation_for_repeated_hours
+
+        install_abbreviation_for_repeated_hours()
+
 
 def bind_client_address(request, logger, log_kwargs, **kwargs) -> None:
     """Request logs carry the client address under our proxy rule (apps/core/net.py), not

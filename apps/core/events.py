@@ -117,6 +117,16 @@ class InvoiceChanged:
 INVOICE_CHANGES = frozenset({"issued", "updated", "voided"})
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class BusinessTimezoneChanged:
+    """The business now keeps another local time (schedules that read it must follow)."""
+
+    business_id: int
+    timezone: str
+    previous_timezone: str
+    occurred_at: dt.datetime
+
+
 def subscribe(event_type: type[E]) -> Callable[[Callable[[E], None]], Callable[[E], None]]:
     """Decorator: call the function with every event of this type, after commit."""
 

@@ -15,8 +15,8 @@ def readable(code: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def local_stamp(moment: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """An instant in the active time zone (the business's, for office users)."""
+def local_stamp(moment: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+    """An instant in the active time zone (the business's, for office users), with its zone."""
     if moment is None:
         return ""
     return (

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from apps.integrations.errors import (
     AuthenticationError,
+    NotConfigured,
     ProviderError,
     RateLimited,
     RejectedError,
@@ -43,6 +44,8 @@ def outcome_of(error: BaseException | None) -> str:
         return Outcome.AUTH_ERROR
     if isinstance(error, RejectedError):
         return Outcome.REJECTED
+    if isinstance(error, NotConfigured):
+        return Outcome.CONFIG_ERROR
     return Outcome.TEMPORARY_ERROR
 
 

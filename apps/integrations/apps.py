@@ -6,3 +6,6 @@ class IntegrationsConfig(AppConfig):
 
     name = "apps.integrations"
     label = "integrations"
+
+    def ready(self) -> None:
+        from apps.integrations import handlers  # noqa: F401  (subscribe to domain events)

@@ -3,6 +3,9 @@
 - TemporaryError: try again later (timeouts, 5xx, 429). RateLimited carries when.
 - AuthenticationError: credentials are wrong or revoked; retrying cannot help, a person must act.
 - RejectedError: the vendor understood and refused this record; fix the data, not the connection.
+- NotConfigured: our side is not set up (no credentials, no app keys, no sender number); never
+  retried, counted as "Setup incomplete" (not as a temporary error), and its message says what to
+  set and where.
 
 EventRefused is ours, not the vendor's: a verified webhook event names an object of another
 connection or business, so it is refused (never applied, never retried) and recorded.
@@ -41,7 +44,9 @@ class RejectedError(ProviderError):
 
 
 class NotConfigured(ProviderError):
-    """The connection lacks something the provider needs (no credentials, unknown provider)."""
+    """The connection lacks something the provider needs (no credentials, no app keys, unknown
+    provider). A configuration problem, not a vendor failure: the message names what is missing
+    and what to do about it."""
 
 
 class EventRefused(Exception):

@@ -121,7 +121,10 @@ class Provider:
             k for k in self.required_credentials if not (self.connection.credentials or {}).get(k)
         ]
         if missing:
-            raise NotConfigured(f"Missing credentials: {', '.join(missing)}.")
+            raise NotConfigured(
+                f"Missing credentials: {', '.join(missing)}. Add them to the connection "
+                "(Integrations > Connections > Replace credentials), then test it."
+            )
 
     def test_connection(self) -> ConnectionCheck:
         raise NotImplementedError

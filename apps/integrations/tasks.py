@@ -41,3 +41,10 @@ def inbound_event_process_task(event_id: int) -> None:
     from apps.integrations.inbox import inbound_event_process
 
     inbound_event_process(event_id=event_id)
+
+
+@shared_task(acks_late=True)
+def connection_schedules_rezone_task(business_id: int) -> None:
+    from apps.integrations.schedules import connection_schedules_rezone
+
+    connection_schedules_rezone(business_id=business_id)

@@ -20,14 +20,22 @@ def _n(value: float) -> str:
     return f"{value:.1f}"
 
 
-def _nice_max(value: int) -> int:
-    if value <= 5:
-        return 5
-    magnitude = 10 ** (len(str(value)) - 1)
-    for step in (1, 2, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return value
+def axis_ticks(maximum: int, *, most: int = 5) -> list[int]:
+    """Whole-number gridline values from 0 to a round top at or above `maximum`, evenly spaced
+    by 1, 2, 2.5 or 5 times a power of ten, with at most `most` steps: 5 -> 0..5 by 1,
+    7 -> 0..8 by 2, 130 -> 0..150 by 50. Every label then sits on its gridline."""
+    maximum = max(int(maximum), 1)
+    magnitude = 1
+    while True:
+        for factor in (1, 2, 2.5, 5):
+            step = factor * magnitude
+            if step != int(step):
+                continue  # 2.5 is not a whole number of operations
+            step = int(step)
+            count = -(-maximum // step)  # ceiling division
+            if count <= most:
+                return [step * i for i in range(count + 1)]
+        magnitude *= 10
 
 
 def activity_chart(
@@ -36,7 +44,8 @@ def activity_chart(
     """Stacked bars per bucket: successes (green) under errors (red)."""
     left, right, top, bottom = 44, 8, 10, 34
     plot_w, plot_h = width - left - right, height - top - bottom
-    peak = _nice_max(max((p.counts.operations for p in points), default=0))
+    ticks = axis_ticks(max((p.counts.operations for p in points), default=0))
+    peak = ticks[-1]
     n = max(len(points), 1)
     slot = plot_w / n
     bar_w = max(1.0, slot * 0.7)
@@ -52,9 +61,8 @@ def activity_chart(
         ),
         format_html("<title>{}</title>", title),
     ]
-    for i in range(5):
-        value = peak * i // 4
-        y = _n(top + plot_h - plot_h * i / 4)
+    for value in ticks:
+        y = _n(top + plot_h - plot_h * value / peak)
         parts.append(
             format_html(
                 '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}" stroke-width="1"/>'

@@ -32,8 +32,10 @@ def test_app_credentials_come_from_the_connection_first_then_settings(
     connection = f.IntegrationConnectionFactory(business=business, provider=key, credentials={})
     setattr(settings, f"{prefix}_CLIENT_ID", "")
     setattr(settings, f"{prefix}_CLIENT_SECRET", "")
+    # The message says what to set and where.
     with pytest.raises(
-        NotConfigured, match=f"app credentials are missing \\({prefix}_CLIENT_ID\\)"
+        NotConfigured,
+        match=f"app credentials are missing: set {prefix}_CLIENT_ID and {prefix}_CLIENT_SECRET",
     ):
         provider_class(connection)._app_credentials()
 

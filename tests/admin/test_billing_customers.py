@@ -66,7 +66,7 @@ def test_changing_the_tax_rate_recalculates(signed_in, own):
 
 
 def payment_form(invoice, amount):
-    now = timezone.localtime()
+    now = timezone.localtime(timezone=invoice.business.timezone)  # typed as local time
     return {
         "invoice": invoice.pk,
         "amount": amount,

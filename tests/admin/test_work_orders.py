@@ -48,7 +48,7 @@ def change_data(work_order, **overrides):
     for name in ("arrival_window_start", "arrival_window_end"):
         value = getattr(work_order, name)
         if value is not None:
-            local = timezone.localtime(value)
+            local = timezone.localtime(value, work_order.business.timezone)  # typed as local
             data[f"{name}_0"] = local.strftime("%Y-%m-%d")
             data[f"{name}_1"] = local.strftime("%H:%M:%S")
     data.update(overrides)

@@ -273,9 +273,10 @@ def _work_order_form(work_order, **overrides) -> dict:
     }
     for prefix in ("lines", "part_requirements", "status_changes"):
         data[f"{prefix}-TOTAL_FORMS"] = data[f"{prefix}-INITIAL_FORMS"] = 0
+    zone = work_order.business.timezone  # the admin reads what is typed as the business's time
     for name in ("arrival_window_start", "arrival_window_end"):
         value = getattr(work_order, name)
-        local = timezone.localtime(value) if value else None
+        local = timezone.localtime(value, zone) if value else None
         data[f"{name}_0"] = local.strftime("%Y-%m-%d") if local else ""
         data[f"{name}_1"] = local.strftime("%H:%M:%S") if local else ""
     data.update(overrides)
@@ -287,12 +288,13 @@ def test_admin_window_edit_publishes_window_changed(
 ):
     work_order = make_order(S.SCHEDULED)
     before = (work_order.arrival_window_start, work_order.arrival_window_end)
-    new_end = timezone.localtime(before[1] + dt.timedelta(hours=1))
+    zone = work_order.business.timezone
+    new_end = timezone.localtime(before[1] + dt.timedelta(hours=1), zone)
     url = reverse("admin:core_workorder_change", args=[work_order.pk])
     form = _work_order_form(
         work_order, summary="Now upstairs too", arrival_window_end_1=new_end.strftime("%H:%M:%S")
     )
-    if new_end.date() != timezone.localtime(before[1]).date():
+    if new_end.date() != timezone.localtime(before[1], zone).date():
         form["arrival_window_end_0"] = new_end.strftime("%Y-%m-%d")
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -323,7 +325,7 @@ def test_admin_window_edit_on_closed_order_is_a_form_error(signed_in, make_order
     work_order = make_order(S.COMPLETED)
     before = work_order.arrival_window_start
     url = reverse("admin:core_workorder_change", args=[work_order.pk])
-    earlier = timezone.localtime(before - dt.timedelta(hours=1))
+    earlier = timezone.localtime(before - dt.timedelta(hours=1), work_order.business.timezone)
     form = _work_order_form(
         work_order,
         arrival_window_start_0=earlier.strftime("%Y-%m-%d"),

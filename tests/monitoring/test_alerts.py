@@ -59,6 +59,8 @@ def slack_posts(server):
 
 
 def degrade(connection, now, errors=11):
+    # A connection that used to work (one that never did is "failing", not degraded).
+    log(connection, 1, at=now - dt.timedelta(hours=30))
     log(
         connection,
         errors,

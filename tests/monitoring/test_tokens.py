@@ -5,9 +5,14 @@ import datetime as dt
 
 import pytest
 
+from apps.core.timezones import format_local, zone_of
 from apps.integrations.errors import AuthenticationError, TemporaryError
 from apps.integrations.models import ConnectionStatus
-from apps.integrations.tokens import register_token_refresher, unregister_token_refresher
+from apps.integrations.tokens import (
+    register_token_refresher,
+    token_expiry,
+    unregister_token_refresher,
+)
 from apps.monitoring.models import Alert
 from apps.monitoring.services.tokens import oauth_tokens_refresh, token_refresh_due
 from tests import factories as f
@@ -91,6 +96,10 @@ def test_temporary_failure_near_expiry_warns_and_success_resolves(business, refr
     assert result.failed == [lapsing.pk]
     alert = Alert.objects.get(kind=Alert.Kind.TOKEN_EXPIRING)
     assert alert.is_open
+    # When it lapses, in the business's clock (the refresh runs in a worker, in UTC).
+    _, expires = token_expiry(lapsing.credentials)
+    assert alert.title.endswith(f"lapses {format_local(expires, zone=zone_of(business))}")
+    assert alert.title.endswith(("MST", "MDT"))
 
     refresher.error = None
     oauth_tokens_refresh()

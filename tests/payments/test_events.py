@@ -9,6 +9,7 @@ from django.core import mail
 
 from apps.core import events
 from apps.core.models import InvoiceStatus, Payment, WorkOrder
+from apps.core.timezones import format_local, zone_of
 from apps.integrations.models.inbox import InboundEvent
 from apps.payments.events import AgreementPaymentReceived, PaymentAlertRaised
 from apps.payments.models import (
@@ -378,6 +379,9 @@ def test_dispute_created_then_closed(connection, record, invoice, post_event):
     assert stored.evidence_due_by == dt.datetime.fromtimestamp(due, tz=dt.UTC)
     opened = PaymentAlert.objects.get(kind=PaymentAlert.Kind.DISPUTE_OPENED)
     assert "Respond by" in opened.message and invoice.number in opened.message
+    # In the business's clock (this webhook is processed where the active zone is UTC).
+    local_due = format_local(stored.evidence_due_by, zone=zone_of(invoice.business))
+    assert f"Respond by {local_due}." in opened.message and local_due.endswith(("MST", "MDT"))
     post_event(connection, stripe_event("charge.dispute.closed", {**dispute, "status": "lost"}))
     stored.refresh_from_db()
     assert stored.status == "lost" and stored.closed_at is not None

@@ -1,8 +1,9 @@
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
-from apps.core.labels import local_stamp, readable
+from apps.core.labels import readable
 from apps.core.models import BusinessOwned
+from apps.core.timezones import format_local
 from apps.integrations.models import IntegrationConnection, SyncLog
 
 
@@ -25,7 +26,7 @@ class SyncCursor(BusinessOwned):
         ]
 
     def __str__(self) -> str:
-        return f"{readable(self.resource)} up to {local_stamp(self.position, '%Y-%m-%d %H:%M:%S')}"
+        return f"{readable(self.resource)} up to {format_local(self.position, 'Y-m-d g:i:s A T')}"
 
 
 class AccountingWrite(BusinessOwned):

@@ -361,7 +361,10 @@ class AccountingProvider(Provider, abc.ABC):
         secret = creds.get("client_secret") or conf.setting(f"{self.settings_prefix}_CLIENT_SECRET")
         if not client_id or not secret:
             raise NotConfigured(
-                f"{self.vendor_name} app credentials are missing ({self.settings_prefix}_CLIENT_ID)."
+                f"{self.vendor_name} app credentials are missing: set "
+                f"{self.settings_prefix}_CLIENT_ID and {self.settings_prefix}_CLIENT_SECRET in "
+                "the server's environment, or client_id and client_secret in the connection's "
+                "credentials."
             )
         return client_id, secret
 

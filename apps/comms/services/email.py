@@ -27,16 +27,32 @@ from apps.comms.models import (
 )
 from apps.comms.services.consent import email_refusal
 from apps.core.errors import DomainError
+from apps.core.timezones import format_window
 
 logger = structlog.get_logger(__name__)
 S = ScheduledMessage.Status
 
 
+def work_order_html(work_order) -> str:
+    """The confirmation attachment as HTML, in the customer's (the service location's) zone
+    like the texts: it renders in a worker, where the active zone is UTC."""
+    zone = work_order.location.timezone if work_order.location_id else work_order.business.timezone
+    with timezone.override(zone):
+        return render_to_string(
+            "comms/work_order.html",
+            {
+                "wo": work_order,
+                "window": format_window(
+                    work_order.arrival_window_start, work_order.arrival_window_end
+                ),
+            },
+        )
+
+
 def work_order_pdf(work_order) -> bytes:
     from weasyprint import HTML
 
-    html = render_to_string("comms/work_order.html", {"wo": work_order})
-    return HTML(string=html).write_pdf()
+    return HTML(string=work_order_html(work_order)).write_pdf()
 
 
 def email_deliver(*, msg: ScheduledMessage, log: CommunicationLog, rendered, cfg) -> None:

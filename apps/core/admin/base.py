@@ -13,13 +13,17 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.options import flatten_fieldsets
-from django.contrib.admin.utils import NotRelationField, get_fields_from_path
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path, unquote
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.forms.models import BaseInlineFormSet
+from django.utils import timezone
 
 from apps.core.errors import DomainError
 from apps.core.models import Business
+from apps.core.timezones import zone_of
+
+from .local_time import LocalSplitDateTimeField, LocalSplitDateTimeWidget, bind_stored_values
 
 AUDIT_FIELDS = ("created_at", "updated_at")
 
@@ -63,6 +67,10 @@ class TenantModelForm(forms.ModelForm):
 
     tenant_business: Business | None = None
     service_refusal: ServiceRefusal | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        bind_stored_values(self)
 
     def clean(self):
         data = super().clean()
@@ -125,7 +133,17 @@ class TenantInlineFormSet(BaseInlineFormSet):
 
 
 class TenantScopedFieldsMixin:
-    """Foreign key and many-to-many choices limited to the user's business."""
+    """Foreign key and many-to-many choices limited to the user's business; date-time inputs in
+    the active (the business's) time zone, labelled with it."""
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.DateTimeField) and not db_field.choices:
+            kwargs = {
+                "form_class": LocalSplitDateTimeField,
+                "widget": LocalSplitDateTimeWidget,
+                **kwargs,
+            }
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     def _scope_choices(self, db_field, request, kwargs) -> None:
         business = request_business(request)
@@ -241,6 +259,19 @@ class TenantScopedAdmin(TenantScopedFieldsMixin, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        zone = self._row_zone(request, object_id)
+        if zone is None:
+            return self._changeform_retrying(request, object_id, form_url, extra_context)
+        # A platform superuser on one business's row reads and types that business's local
+        # time, as its dispatchers do; rendered here, inside the zone (a TemplateResponse
+        # would otherwise render after it is left).
+        with timezone.override(zone):
+            response = self._changeform_retrying(request, object_id, form_url, extra_context)
+            if hasattr(response, "render"):
+                response.render()
+            return response
+
+    def _changeform_retrying(self, request, object_id, form_url, extra_context):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except ServiceRefusal as refusal:
@@ -248,6 +279,17 @@ class TenantScopedAdmin(TenantScopedFieldsMixin, admin.ModelAdmin):
             # submission again; the form shows the service's message as a validation error.
             request._admin_service_refusal = refusal
             return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _row_zone(self, request, object_id):
+        """The row's business zone, for a platform superuser only (office users already work in
+        their own zone, set by BusinessTimezoneMiddleware)."""
+        if object_id is None or not is_platform_admin(request):
+            return None
+        if not has_business_field(self.model):
+            return None
+        obj = self.get_object(request, unquote(object_id))
+        business = getattr(obj, "business", None) if obj is not None else None
+        return zone_of(business) if business is not None else None
 
 
 class TenantScopedInlineMixin(TenantScopedFieldsMixin):

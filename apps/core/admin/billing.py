@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 from apps.core.errors import DomainError
 from apps.core.models import Invoice, InvoiceStatus, LineItem, Payment, Refund
 from apps.core.services.billing import invoice_recalculate, invoice_terms_update, payment_record
+from apps.core.timezones import format_local
 
 from .base import (
     ReadOnlyInlineMixin,
@@ -111,7 +112,7 @@ class InvoiceAdmin(InvoiceFlowsMixin, TenantScopedAdmin):
             "<tr><td>{}</td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
-                    timezone.localtime(r.refunded_at).strftime("%Y-%m-%d %H:%M"),
+                    format_local(r.refunded_at),
                     r.amount,
                     r.currency,
                     r.payment,

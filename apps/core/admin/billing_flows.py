@@ -16,6 +16,7 @@ from django.utils.html import format_html
 from apps.core.errors import DomainError
 from apps.core.models import Invoice, InvoiceStatus, Payment
 from apps.core.services.billing import invoice_issue, invoice_void, payment_refund_record
+from apps.core.timezones import format_local
 
 TEMPLATE = "admin/core/billing_form.html"
 
@@ -141,7 +142,7 @@ class PaymentRefundMixin:
             request,
             title=f"Record refund: {payment}",
             intro=f"Payment of {payment.amount} {payment.currency} received "
-            f"{payment.received_at:%Y-%m-%d}"
+            f"{format_local(payment.received_at)}"
             + (f" on invoice {payment.invoice.number}." if payment.invoice else "."),
             form=form,
             submit_label="Record refund",

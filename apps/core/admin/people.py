@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 
 from apps.core.models import Business, Role, Technician, User, VanStock
+from apps.core.services.business import business_timezone_set
 from apps.core.services.sign_in import sign_in_lockout_clear
 
 from .base import (
@@ -45,6 +46,16 @@ class BusinessAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return is_platform_admin(request)
+
+    def save_model(self, request, obj, form, change):
+        if not change or "timezone" not in form.changed_data:
+            return super().save_model(request, obj, form, change)
+        # The zone moves through its service, so the business's sync schedules follow it.
+        chosen = obj.timezone
+        obj.timezone = form.initial.get("timezone")
+        super().save_model(request, obj, form, change)
+        business_timezone_set(business=obj, timezone_name=str(chosen))
+        return None
 
 
 @admin.register(User)

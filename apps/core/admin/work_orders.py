@@ -100,7 +100,14 @@ class WorkOrderAdmin(TenantScopedAdmin):
         "assigned_technician",
     )
     list_display_links = ("number", "job")
-    list_filter = ("status", "priority", "category", "assigned_technician")
+    list_filter = (
+        "status",
+        "priority",
+        "category",
+        "assigned_technician",
+        # "Today" and "Past 7 days" cut at the business's local midnight (the active zone).
+        ("arrival_window_start", admin.DateFieldListFilter),
+    )
     search_fields = (
         "number",
         "summary",

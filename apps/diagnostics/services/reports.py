@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 
 from apps.core.models import User, WorkOrder
+from apps.core.timezones import zone_of
 from apps.diagnostics import rules
 from apps.diagnostics.charts import line_chart_svg
 from apps.diagnostics.models import DiagnosticReport, Finding, FindingOverride, Phase, Reading
@@ -26,8 +27,9 @@ def _trend_charts(equipment) -> list[str]:
     points = equipment_trend(equipment=equipment)
     if len(points) < 1:
         return []
+    zone = zone_of(equipment.business)
     labels = [
-        f"{p['taken_at']:%Y-%m-%d} {'in' if p['phase'] == 'in' else 'out'}"
+        f"{timezone.localtime(p['taken_at'], zone):%Y-%m-%d} {'in' if p['phase'] == 'in' else 'out'}"
         if p["taken_at"]
         else p["work_order"]
         for p in points
@@ -91,7 +93,10 @@ def report_context(work_order: WorkOrder) -> dict:
 
 
 def report_render_html(*, work_order: WorkOrder) -> str:
-    return render_to_string("diagnostics/report.html", report_context(work_order))
+    # The report is read by the business and its customer: their zone, also when a worker
+    # (whose zone is UTC) renders it.
+    with timezone.override(zone_of(work_order.business)):
+        return render_to_string("diagnostics/report.html", report_context(work_order))
 
 
 def report_render_pdf(html: str) -> bytes:

@@ -8,10 +8,13 @@ from contextvars import ContextVar
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.urls import reverse
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
-from django_celery_beat.models import PeriodicTask
 
 from apps.core.admin.base import (
     ServiceRefusal,
@@ -22,6 +25,7 @@ from apps.core.admin.base import (
 )
 from apps.core.admin.display import GRAY, GREEN, ORANGE, RED, badge, pretty_json
 from apps.core.errors import DomainError
+from apps.core.timezones import format_local, zone_of
 from apps.integrations.admin.backfill import ConnectionBackfillMixin
 from apps.integrations.models import (
     AccountMapping,
@@ -37,9 +41,13 @@ from apps.integrations.providers import (
     settings_parse,
 )
 from apps.integrations.redaction import redact
+from apps.integrations.schedules import connection_schedule_rows, schedule_describe
 from apps.integrations.schema import SettingsInvalid
 
+from .schedules import ScheduleForm
+
 _can_open_schedules: ContextVar[bool] = ContextVar("can_open_schedules", default=False)
+_schedules_edit_url: ContextVar[str | None] = ContextVar("schedules_edit_url", default=None)
 
 CONNECTION_COLORS = {
     ConnectionStatus.CONNECTED: GREEN,
@@ -141,20 +149,6 @@ class SyncMappingInline(TenantStackedInline):
     fields = (("local_resource", "remote_resource"), ("direction", "enabled"), "field_mappings")
 
 
-def connection_schedules(connection: IntegrationConnection) -> list[PeriodicTask]:
-    """The beat rows that sync this connection: named for it and carrying its id."""
-    tasks = PeriodicTask.objects.filter(name__startswith=f"integration:{connection.pk}:")
-    found = []
-    for task in tasks.select_related("interval", "crontab").order_by("name"):
-        try:
-            kwargs = json.loads(task.kwargs or "{}")
-        except ValueError:
-            continue
-        if isinstance(kwargs, dict) and kwargs.get("connection_id") == connection.pk:
-            found.append(task)
-    return found
-
-
 @admin.register(IntegrationConnection)
 class IntegrationConnectionAdmin(ConnectionBackfillMixin, TenantScopedAdmin):
     form = ConnectionForm
@@ -189,9 +183,6 @@ class IntegrationConnectionAdmin(ConnectionBackfillMixin, TenantScopedAdmin):
     )
     inlines = (AccountMappingInline, SyncMappingInline)
     actions = ("test_connection", "sync_now")
-
-    def get_urls(self):
-        return [*self.backfill_urls(), *super().get_urls()]
 
     @admin.display(description="backfill")
     def backfill(self, obj: IntegrationConnection):
@@ -228,9 +219,11 @@ class IntegrationConnectionAdmin(ConnectionBackfillMixin, TenantScopedAdmin):
     def schedules(self, obj: IntegrationConnection):
         if obj.pk is None:
             return "-"
-        rows = connection_schedules(obj)
+        rows = connection_schedule_rows(obj)
+        edit = _schedules_edit_url.get()
+        edit_link = format_html('<p><a href="{}">Edit schedules</a></p>', edit) if edit else ""
         if not rows:
-            return "No scheduled syncs."
+            return format_html("No scheduled syncs.{}", edit_link)
         can_open = _can_open_schedules.get()
 
         def cell(task):
@@ -240,20 +233,22 @@ class IntegrationConnectionAdmin(ConnectionBackfillMixin, TenantScopedAdmin):
             return format_html('<a href="{}">{}</a>', url, task.name)
 
         return format_html(
-            "<table><tr><th>task</th><th>runs</th><th>enabled</th><th>last run</th></tr>{}</table>",
+            "<table><tr><th>task</th><th>runs</th><th>enabled</th><th>last run</th></tr>{}"
+            "</table>{}",
             format_html_join(
                 "",
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 (
                     (
                         cell(t),
-                        t.interval or t.crontab or "-",
+                        schedule_describe(t),
                         "yes" if t.enabled else "no",
-                        t.last_run_at or "never",
+                        format_local(t.last_run_at) or "never",
                     )
                     for t in rows
                 ),
             ),
+            edit_link,
         )
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -262,6 +257,10 @@ class IntegrationConnectionAdmin(ConnectionBackfillMixin, TenantScopedAdmin):
         token = _can_open_schedules.set(
             request.user.has_perm("django_celery_beat.view_periodictask")
         )
+        edit = None
+        if object_id is not None and self.has_change_permission(request):
+            edit = reverse("admin:integrations_integrationconnection_schedules", args=[object_id])
+        edit_token = _schedules_edit_url.set(edit)
         try:
             response = super().changeform_view(request, object_id, form_url, extra_context)
             if hasattr(response, "render"):
@@ -269,6 +268,48 @@ class IntegrationConnectionAdmin(ConnectionBackfillMixin, TenantScopedAdmin):
             return response
         finally:
             _can_open_schedules.reset(token)
+            _schedules_edit_url.reset(edit_token)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.schedules_view)
+        return [
+            path(
+                "<path:object_id>/schedules/",
+                view,
+                name="integrations_integrationconnection_schedules",
+            ),
+            *self.backfill_urls(),
+            *super().get_urls(),
+        ]
+
+    def schedules_view(self, request, object_id):
+        """Edit when each resource syncs, in the business's local time."""
+        connection = self.get_object(request, unquote(object_id))
+        if connection is None:
+            raise Http404("No such connection.")
+        if not self.has_change_permission(request, connection):
+            raise PermissionDenied
+        form = ScheduleForm(request.POST or None, connection=connection)
+        if request.method == "POST" and form.is_valid():
+            try:
+                changed = form.save()  # all lines or none
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                message = f"Schedules saved: {', '.join(changed)}." if changed else "No changes."
+                self.message_user(request, message, messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:integrations_integrationconnection_change", args=[connection.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Sync schedules: {connection}",
+            "opts": self.model._meta,
+            "original": connection,
+            "form": form,
+            "zone": zone_of(connection.business),
+        }
+        return render(request, "admin/integrations/integrationconnection/schedules.html", context)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

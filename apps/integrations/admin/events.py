@@ -21,6 +21,7 @@ OUTCOME_COLORS = {
     Outcome.RATE_LIMITED: ORANGE,
     Outcome.AUTH_ERROR: RED,
     Outcome.REJECTED: RED,
+    Outcome.CONFIG_ERROR: RED,
 }
 
 

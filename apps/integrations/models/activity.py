@@ -9,6 +9,9 @@ class Outcome(models.TextChoices):
     RATE_LIMITED = "rate_limited", "Rate limited"
     AUTH_ERROR = "auth_error", "Authentication error"
     REJECTED = "rejected", "Rejected by the vendor"
+    # Something on our side is not set up (no credentials, no app keys): retrying cannot help,
+    # a person must finish the setup. Not a temporary error.
+    CONFIG_ERROR = "config_error", "Setup incomplete"
 
 
 class ActivityKind(models.TextChoices):

@@ -17,6 +17,8 @@ class Alert(BusinessOwned):
         DEGRADED = "degraded", "Degraded"
         SYNC_SILENT = "sync_silent", "No successful sync"
         TOKEN_EXPIRING = "token_expiring", "Authorization about to lapse"
+        NEEDS_SETUP = "needs_setup", "Setup incomplete"
+        FAILING = "failing", "Never worked"
 
     class Severity(models.TextChoices):
         WARNING = "warning", "Warning"

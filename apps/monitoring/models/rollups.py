@@ -20,6 +20,7 @@ class ActivityHourly(BusinessOwned):
     rate_limited = models.PositiveIntegerField(default=0)
     auth_errors = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
+    config_errors = models.PositiveIntegerField(default=0)
     duration_sum_ms = models.BigIntegerField(default=0)
     duration_max_ms = models.PositiveIntegerField(default=0)
     last_activity_at = models.DateTimeField()

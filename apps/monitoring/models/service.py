@@ -12,7 +12,7 @@ class Heartbeat(models.Model):
     detail = models.CharField(max_length=200, blank=True)
 
     def __str__(self) -> str:
-        return f"{readable(self.component)} at {local_stamp(self.beat_at, '%Y-%m-%d %H:%M:%S')}"
+        return f"{readable(self.component)} at {local_stamp(self.beat_at, '%Y-%m-%d %H:%M:%S %Z')}"
 
 
 class WeeklyReportDelivery(BusinessOwned):

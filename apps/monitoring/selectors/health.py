@@ -1,9 +1,10 @@
 """Health of every connection and integration type of a business over the last 24 hours.
 
 Rules (the health guide's), thresholds from the business's MonitoringSettings:
-disabled > needs reconnect > stale (silent too long where activity is expected) > degraded (more
-than N errors) > idle (nothing happened, nothing expected) > healthy (success rate above X %) >
-warning (otherwise).
+disabled > needs reconnect > needs setup (its latest attempt found credentials or app keys
+missing) > failing (it has been tried and has never once succeeded) > stale (silent too long
+where activity is expected) > degraded (more than N errors) > idle (nothing happened, nothing
+expected) > healthy (success rate above X %) > warning (otherwise).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from apps.integrations.models import (
     ConnectionStatus,
     IntegrationActivity,
     IntegrationConnection,
+    Outcome,
     ProviderKey,
 )
 from apps.monitoring.models import ActivityHourly, MonitoringSettings
@@ -30,6 +32,7 @@ from apps.monitoring.selectors.windows import (
     counts_from,
     p95_by,
     raw_activity,
+    rollup_complete_until,
 )
 
 WINDOW = dt.timedelta(hours=24)
@@ -38,6 +41,8 @@ WINDOW = dt.timedelta(hours=24)
 class Status:
     DISABLED = "disabled"
     NEEDS_RECONNECT = "needs_reconnect"
+    NEEDS_SETUP = "needs_setup"
+    FAILING = "failing"
     STALE = "stale"
     DEGRADED = "degraded"
     WARNING = "warning"
@@ -47,6 +52,8 @@ class Status:
     LABELS = {
         DISABLED: "Disabled",
         NEEDS_RECONNECT: "Needs reconnect",
+        NEEDS_SETUP: "Needs setup",
+        FAILING: "Failing",
         STALE: "Stale",
         DEGRADED: "Degraded",
         WARNING: "Warning",
@@ -55,7 +62,9 @@ class Status:
     }
     # Worst first: an integration type shows its worst connection.
     SEVERITY = {
-        NEEDS_RECONNECT: 6,
+        NEEDS_RECONNECT: 8,
+        NEEDS_SETUP: 7,
+        FAILING: 6,
         STALE: 5,
         DEGRADED: 4,
         WARNING: 3,
@@ -105,13 +114,21 @@ def health_status(
     needs_reconnect: bool,
     disabled: bool,
     thresholds: Thresholds,
+    needs_setup: bool = False,
+    never_succeeded: bool = False,
 ) -> str:
     """The rules, on plain numbers. `silent_for` is the time since the last activity (or since
-    the connection was created when it never had any); `stale_after` None = nothing expected."""
+    the connection was created when it never had any); `stale_after` None = nothing expected.
+    `needs_setup`: the latest attempt found configuration missing; `never_succeeded`: attempts
+    were made and not one ever succeeded."""
     if disabled:
         return Status.DISABLED
     if needs_reconnect:
         return Status.NEEDS_RECONNECT
+    if needs_setup:
+        return Status.NEEDS_SETUP
+    if never_succeeded:
+        return Status.FAILING
     if stale_after is not None and silent_for is not None and silent_for > stale_after:
         return Status.STALE
     if operations - successes > thresholds.degraded_errors:
@@ -219,6 +236,7 @@ def business_health(
         IntegrationConnection.objects.filter(business=business)
         .annotate(
             last_activity=Subquery(latest.values("occurred_at")[:1]),
+            last_outcome=Subquery(latest.values("outcome")[:1]),
             # Only read for connections in trouble, and the (connection, occurred_at) index
             # serves it; for healthy ones the 24-hour window already has the answer.
             latest_error=Subquery(
@@ -236,42 +254,23 @@ def business_health(
     }
     p95_connection = p95_by(window, "connection_id")
     p95_provider = p95_by(window, "connection__provider")
-    older_success = _last_success_from_rollups(
+    older_success = _last_success_outside(
         [c.pk for c in connections if not (per_connection.get(c.pk) or Counts()).last_success_at]
     )
     gaps = expected_gaps(connections)
 
-    healths: list[Health] = []
-    for conn in connections:
-        counts = per_connection.get(conn.pk) or Counts()
-        counts.last_activity_at = conn.last_activity
-        counts.last_success_at = counts.last_success_at or older_success.get(conn.pk)
-        limit = stale_after(gaps.get(conn.pk), thresholds.stale_after)
-        silent_for = now - (conn.last_activity or conn.created_at)
-        needs_reconnect = conn.status == ConnectionStatus.NEEDS_RECONNECT
-        healths.append(
-            Health(
-                key=conn.pk,
-                name=conn.name,
-                provider=conn.provider,
-                provider_label=conn.get_provider_display(),
-                counts=counts,
-                p95_ms=_round_ms(p95_connection.get(conn.pk)),
-                status=health_status(
-                    operations=counts.operations,
-                    successes=counts.successes,
-                    silent_for=silent_for,
-                    stale_after=limit,
-                    needs_reconnect=needs_reconnect,
-                    disabled=conn.status == ConnectionStatus.DISABLED,
-                    thresholds=thresholds,
-                ),
-                needs_reconnect=needs_reconnect,
-                connection_status=conn.status,
-                stale_after=limit,
-                last_error=conn.latest_error or "",
-            )
+    healths = [
+        _connection_health(
+            conn,
+            counts=per_connection.get(conn.pk) or Counts(),
+            older_success=older_success.get(conn.pk),
+            stale_limit=stale_after(gaps.get(conn.pk), thresholds.stale_after),
+            p95=p95_connection.get(conn.pk),
+            now=now,
+            thresholds=thresholds,
         )
+        for conn in connections
+    ]
     return BusinessHealth(
         business=business,
         generated_at=now,
@@ -282,7 +281,56 @@ def business_health(
     )
 
 
-def _last_success_from_rollups(connection_ids: list[int]) -> dict[int, dt.datetime]:
+def _connection_health(
+    conn: IntegrationConnection,
+    *,
+    counts: Counts,
+    older_success: dt.datetime | None,
+    stale_limit: dt.timedelta | None,
+    p95: float | None,
+    now: dt.datetime,
+    thresholds: Thresholds,
+) -> Health:
+    counts.last_activity_at = conn.last_activity
+    counts.last_success_at = counts.last_success_at or older_success
+    needs_reconnect = conn.status == ConnectionStatus.NEEDS_RECONNECT
+    status = health_status(
+        operations=counts.operations,
+        successes=counts.successes,
+        silent_for=now - (conn.last_activity or conn.created_at),
+        stale_after=stale_limit,
+        needs_reconnect=needs_reconnect,
+        disabled=conn.status == ConnectionStatus.DISABLED,
+        thresholds=thresholds,
+        needs_setup=conn.last_outcome == Outcome.CONFIG_ERROR,
+        # Tried (activity, or a failed test) and not one success, ever: no successful call in
+        # the window or before it, and no sync that ever completed.
+        never_succeeded=counts.last_success_at is None
+        and conn.last_sync_at is None
+        and bool(conn.last_activity or conn.last_error),
+    )
+    last_error = conn.latest_error or ""
+    if not last_error and status in (Status.NEEDS_SETUP, Status.FAILING):
+        last_error = conn.last_error  # the reason may be older than the 24-hour window
+    return Health(
+        key=conn.pk,
+        name=conn.name,
+        provider=conn.provider,
+        provider_label=conn.get_provider_display(),
+        counts=counts,
+        p95_ms=_round_ms(p95),
+        status=status,
+        needs_reconnect=needs_reconnect,
+        connection_status=conn.status,
+        stale_after=stale_limit,
+        last_error=last_error,
+    )
+
+
+def _last_success_outside(connection_ids: list[int]) -> dict[int, dt.datetime]:
+    """The last success of connections with none in the window: from the rollups, then from the
+    raw rows the rollups do not cover yet (those after `complete_until`, or all of them before the
+    first rollup), so a connection that worked is never taken for one that never did."""
     if not connection_ids:
         return {}
     rows = (
@@ -293,7 +341,16 @@ def _last_success_from_rollups(connection_ids: list[int]) -> dict[int, dt.dateti
         .values("connection_id")
         .annotate(last=Max("last_success_at"))
     )
-    return {row["connection_id"]: row["last"] for row in rows}
+    found = {row["connection_id"]: row["last"] for row in rows}
+    missing = [pk for pk in connection_ids if pk not in found]
+    if not missing:
+        return found
+    raw = IntegrationActivity.objects.filter(connection_id__in=missing, outcome=Outcome.SUCCESS)
+    if (complete_until := rollup_complete_until()) is not None:
+        raw = raw.filter(occurred_at__gte=complete_until)
+    for row in raw.order_by().values("connection_id").annotate(last=Max("occurred_at")):
+        found[row["connection_id"]] = row["last"]
+    return found
 
 
 def _by_provider(healths: list[Health], p95_provider: dict) -> list[Health]:

@@ -22,12 +22,14 @@ ERROR_OUTCOMES = (
     Outcome.RATE_LIMITED,
     Outcome.AUTH_ERROR,
     Outcome.REJECTED,
+    Outcome.CONFIG_ERROR,
 )
 OUTCOME_FIELDS = {
     Outcome.TEMPORARY_ERROR: "temporary_errors",
     Outcome.RATE_LIMITED: "rate_limited",
     Outcome.AUTH_ERROR: "auth_errors",
     Outcome.REJECTED: "rejected",
+    Outcome.CONFIG_ERROR: "config_errors",
 }
 
 
@@ -50,6 +52,7 @@ class Counts:
     rate_limited: int = 0
     auth_errors: int = 0
     rejected: int = 0
+    config_errors: int = 0
     duration_sum_ms: int = 0
     duration_max_ms: int = 0
     last_activity_at: dt.datetime | None = None
@@ -73,6 +76,7 @@ class Counts:
             "rate_limited",
             "auth_errors",
             "rejected",
+            "config_errors",
             "duration_sum_ms",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
@@ -130,6 +134,7 @@ ROLLUP_SUMS = {
             "rate_limited",
             "auth_errors",
             "rejected",
+            "config_errors",
             "duration_sum_ms",
         )
     },
@@ -292,8 +297,7 @@ class ErrorGroup:
 
     @property
     def outcome_label(self) -> str:
-        from apps.integrations.models import Outcome
-
+        """What a person reads instead of the code: "Setup incomplete", "Temporary error"."""
         return Outcome(self.outcome).label if self.outcome in Outcome.values else self.outcome
 
 

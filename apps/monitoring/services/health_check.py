@@ -1,6 +1,7 @@
 """The hourly health check: turn each business's health into alerts.
 
-Findings: a connection that needs reconnecting, one that went stale or degraded, and one whose
+Findings: a connection that needs reconnecting, one whose setup is incomplete (credentials or app
+keys missing), one that has never worked, one that went stale or degraded, and one whose
 scheduled syncs have not succeeded for the business's sync-silence period (24 hours by default;
 longer when its schedule runs less often than that).
 """
@@ -20,6 +21,8 @@ from apps.monitoring.services.alerts import Finding, Reconciled, alerts_reconcil
 
 HEALTH_KINDS = (
     Alert.Kind.NEEDS_RECONNECT,
+    Alert.Kind.NEEDS_SETUP,
+    Alert.Kind.FAILING,
     Alert.Kind.STALE,
     Alert.Kind.DEGRADED,
     Alert.Kind.SYNC_SILENT,
@@ -47,6 +50,31 @@ def _status_finding(health: Health, now: dt.datetime) -> Finding | None:
                 "The vendor refused our credentials. Someone with access to the account must "
                 "reconnect it; until then nothing syncs."
                 + (f" Last error: {health.last_error}" if health.last_error else "")
+            ),
+            connection_id=health.key,
+        )
+    if health.status == Status.NEEDS_SETUP:
+        return Finding(
+            kind=Alert.Kind.NEEDS_SETUP,
+            key=key,
+            severity=Alert.Severity.CRITICAL,
+            title=f"{name} is not set up yet",
+            message=(
+                "Something it needs is missing, so nothing is sent or synced; retrying will not "
+                "help. " + (health.last_error or "Open the connection and complete its setup.")
+            ),
+            connection_id=health.key,
+        )
+    if health.status == Status.FAILING:
+        return Finding(
+            kind=Alert.Kind.FAILING,
+            key=key,
+            severity=Alert.Severity.CRITICAL,
+            title=f"{name} has never worked",
+            message=(
+                "Every attempt so far has failed. Check its credentials, account and base URL, "
+                "then use Test connection."
+                + (f" Latest error: {health.last_error}" if health.last_error else "")
             ),
             connection_id=health.key,
         )
@@ -89,8 +117,13 @@ def health_check_run(*, business: Business, now: dt.datetime | None = None) -> R
     silence_limit = dt.timedelta(hours=settings.sync_silence_hours)
     for connection_id, gap in scheduled_gaps(connections).items():
         item = by_id[connection_id]
-        if item.status in (Status.DISABLED, Status.NEEDS_RECONNECT):
-            continue  # nothing can sync; the reconnect alert already says why
+        if item.status in (
+            Status.DISABLED,
+            Status.NEEDS_RECONNECT,
+            Status.NEEDS_SETUP,
+            Status.FAILING,
+        ):
+            continue  # nothing can sync; the connection's own alert already says why
         connection = next(c for c in connections if c.pk == connection_id)
         last_sync = connection.last_sync_at or connection.created_at
         if now - last_sync > max(silence_limit, gap + SCHEDULE_GRACE):

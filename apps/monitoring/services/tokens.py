@@ -15,6 +15,7 @@ import datetime as dt
 import structlog
 from django.utils import timezone
 
+from apps.core.timezones import format_local, zone_of
 from apps.integrations.activity import connection_note_failure, safe_message
 from apps.integrations.errors import AuthenticationError, ProviderError
 from apps.integrations.models import ConnectionStatus, IntegrationConnection
@@ -121,7 +122,8 @@ def _refresh_failed(
                 kind=Alert.Kind.TOKEN_EXPIRING,
                 key=_expiring_key(connection),
                 severity=Alert.Severity.CRITICAL,
-                title=f"{label} authorization lapses {refresh_expires:%b %-d %H:%M} UTC",
+                title=f"{label} authorization lapses "
+                f"{format_local(refresh_expires, zone=zone_of(connection.business))}",
                 message=f"Renewing it failed and will be retried: {message}",
                 connection_id=connection.pk,
             ),

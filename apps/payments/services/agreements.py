@@ -13,6 +13,7 @@ from apps.core import events
 from apps.core.errors import DomainError
 from apps.core.models import Customer, ServiceLocation, User
 from apps.core.services.work_orders import work_order_create
+from apps.core.timezones import format_local, zone_of
 from apps.integrations.errors import RejectedError
 from apps.integrations.models import IntegrationConnection
 from apps.payments.conf import idempotency_key
@@ -360,7 +361,9 @@ def agreement_invoice_failed(
     period.next_payment_attempt = remote.next_payment_attempt
     period.save()
     retry = (
-        f" Stripe retries on {timezone.localtime(remote.next_payment_attempt):%Y-%m-%d}."
+        # The business's day and time: this alert is read in the back office, written by a worker.
+        " Stripe retries on "
+        f"{format_local(remote.next_payment_attempt, zone=zone_of(agreement.business))}."
         if remote.next_payment_attempt
         else " No retry is scheduled."
     )

@@ -6,13 +6,13 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
-from django.utils import timezone
 
 from apps.core.errors import DomainError
 from apps.core.models import Refund as CoreRefund
 from apps.core.models import User
 from apps.core.money import money_sum
 from apps.core.services.billing import payment_refund_record
+from apps.core.timezones import format_local, zone_of
 from apps.integrations.errors import RejectedError
 from apps.integrations.models import IntegrationConnection
 from apps.payments.conf import idempotency_key
@@ -277,7 +277,7 @@ def dispute_apply(
     invoice_label = dispute.invoice.number if dispute.invoice else f"charge {remote.charge}"
     if created:
         due = (
-            f" Respond by {timezone.localtime(remote.evidence_due_by):%Y-%m-%d %H:%M %Z}."
+            f" Respond by {format_local(remote.evidence_due_by, zone=zone_of(connection.business))}."
             if remote.evidence_due_by
             else ""
         )

@@ -18,6 +18,7 @@ from apps.core.admin.base import ReadOnlyAdminMixin, TenantScopedAdmin, request_
 from apps.core.admin.display import BLUE, GRAY, GREEN, ORANGE, badge
 from apps.core.errors import DomainError
 from apps.core.models import Business
+from apps.core.timezones import zone_label, zone_of
 from apps.routing.models import RoutePlan, TechnicianLocation
 from apps.routing.services.diff import route_plan_diff
 from apps.routing.services.plans import route_plan_apply, route_plan_create, route_plan_discard
@@ -161,7 +162,13 @@ class RoutePlanAdmin(TenantScopedAdmin):
             "can_decide": plan.status == RoutePlan.Status.DRAFT
             and self.has_change_permission(request, plan),
         }
-        return render(request, "admin/routing/routeplan/review.html", context)
+        # The plan's day in its business's clock, whoever looks (a platform superuser too):
+        # shifts, ETAs and windows in one zone, the one the map's labels use.
+        zone = zone_of(plan.business)
+        with timezone.override(zone):
+            noon = dt.datetime.combine(plan.date, dt.time(12), tzinfo=zone)
+            context["zone_label"] = zone_label(noon, zone)  # MDT for a July plan, MST in December
+            return render(request, "admin/routing/routeplan/review.html", context)
 
 
 @admin.register(TechnicianLocation)
