@@ -185,11 +185,22 @@ class WorkOrderAdmin(TenantScopedAdmin):
             return "Not booked yet"
         zone = obj.business.timezone
         start, end = timezone.localtime(start, zone), timezone.localtime(end, zone)
+        start_zone, end_zone = dateformat.format(start, "T"), dateformat.format(end, "T")
+        # One abbreviation when both ends share it; each its own across a DST change, so the
+        # repeated 1:30 AM on fall-back night reads "1:30 AM MDT" or "1:30 AM MST".
+        if start_zone == end_zone:
+            start_text, end_text = (
+                dateformat.format(start, "g:i A"),
+                f"{dateformat.format(end, 'g:i A')} {end_zone}",
+            )
+        else:
+            start_text = f"{dateformat.format(start, 'g:i A')} {start_zone}"
+            end_text = f"{dateformat.format(end, 'g:i A')} {end_zone}"
         return format_html(
             '<span class="wo-day">{}</span> {} \u2013 {}',
             dateformat.format(start, "D M j"),
-            dateformat.format(start, "g:i A"),
-            dateformat.format(end, "g:i A"),
+            start_text,
+            end_text,
         )
 
     @admin.display(description="address", ordering="location__address_line1")
