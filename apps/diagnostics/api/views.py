@@ -22,6 +22,7 @@ from apps.core.errors import DomainError
 from apps.core.models import Equipment, WorkOrder
 from apps.core.tenancy import get_for_business_or_404, scoped
 from apps.diagnostics.api import serializers as s
+from apps.diagnostics.api.filters import ReadingFilter
 from apps.diagnostics.models import CaptureMethod, DiagnosticReport, Finding, Reading
 from apps.diagnostics.services.analysis import equipment_trend, finding_override, work_order_analyze
 from apps.diagnostics.services.readings import ReadingInput, reading_batch_store, reading_import
@@ -47,7 +48,7 @@ class ReadingViewSet(BusinessScopedViewSetMixin, mixins.ListModelMixin, GenericV
 
     queryset = Reading.objects.all()
     serializer_class = s.ReadingOut
-    filterset_fields = ["work_order", "equipment", "phase", "quantity", "capture_method"]
+    filterset_class = ReadingFilter
 
     def safely_get_queryset(self, queryset):
         work_orders = visible_work_orders(self.request, self.business)
@@ -246,6 +247,6 @@ class EquipmentTrendViewSet(BusinessScopedViewSetMixin, GenericViewSet):
     @extend_schema(responses={200: None})
     @action(detail=True, methods=["get"])
     def trend(self, request: Request, pk=None) -> Response:
-        return Response(
-            {"equipment": int(pk), "points": equipment_trend(equipment=self.get_object())}
-        )
+        # The id comes from the row found, never from the URL: a non-number is the same 404.
+        equipment = self.get_object()
+        return Response({"equipment": equipment.pk, "points": equipment_trend(equipment=equipment)})
