@@ -246,7 +246,7 @@ REST_FRAMEWORK = {
         "apps.core.api.filtering.BusinessFilterBackend",  # choices scoped to the business
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.api.schema.ApiAutoSchema",  # documents error answers
     "EXCEPTION_HANDLER": "apps.core.api.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,  # money leaves as exact strings, never floats
     # Proxies in front of us; throttles key on the client address, not the load balancer's.

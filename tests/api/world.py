@@ -19,6 +19,7 @@ from apps.core.models import (
     Customer,
     Equipment,
     Invoice,
+    Part,
     Technician,
     User,
     WorkOrder,
@@ -31,8 +32,11 @@ from apps.diagnostics.services.analysis import work_order_analyze
 from apps.diagnostics.services.readings import ReadingInput, reading_batch_store
 from apps.integrations.models import IntegrationConnection, SyncLog
 from apps.payments.models import SavedPaymentMethod, StripeCustomer, StripePaymentIntent
+from apps.payments.services.intents import payment_intent_create
 from apps.routing.models import RoutePlan
 from tests import factories as f
+
+CLOSED_PORT = "http://127.0.0.1:9"  # nothing listens: a vendor call fails at once, offline
 
 # R-410A, fixed orifice, undercharged: the analysis has findings to report.
 READINGS = [
@@ -64,6 +68,8 @@ class ApiWorld:
     quickbooks: IntegrationConnection
     xero: IntegrationConnection
     stripe: IntegrationConnection
+    saved_method: SavedPaymentMethod
+    part: Part
 
     def ids(self) -> dict[str, int]:
         """One real id per kind of object the API addresses."""
@@ -77,10 +83,17 @@ class ApiWorld:
             "plan": self.plan.pk,
             "connection": self.quickbooks.pk,
             "technician": self.technician.pk,
+            "saved_payment_method": self.saved_method.pk,
+            "part": self.part.pk,
         }
 
 
-def build_api_world(business: Business, *, stripe_url: str = "http://127.0.0.1:9") -> ApiWorld:
+def build_api_world(
+    business: Business, *, stripe_url: str = "", qbo_url: str = "", qbo_discovery_url: str = ""
+) -> ApiWorld:
+    """Without vendor URLs, Stripe and QuickBooks sit on a closed loopback port (their calls
+    fail at once); with them (localstripe, the QuickBooks fake), vendor calls succeed and the
+    payment intent is a real one."""
     dispatcher = f.UserFactory(business=business, role="dispatcher", is_staff=True)
     technician = f.TechnicianFactory(business=business)
     customer = f.CustomerFactory(business=business)
@@ -89,7 +102,8 @@ def build_api_world(business: Business, *, stripe_url: str = "http://127.0.0.1:9
     EquipmentProfile.objects.create(business=business, equipment=equipment, metering="fixed")
 
     work_order = f.WorkOrderFactory(location=location, assigned_technician=technician)
-    work_order.equipment.add(equipment)
+    unknown = f.EquipmentFactory(location=location, refrigerant="")  # not recorded: ""
+    work_order.equipment.add(equipment, unknown)
     f.WorkOrderFactory(location=location)  # unassigned: the office's, not the technician's
     WorkOrder.objects.filter(pk=work_order.pk).update(status=WorkOrderStatus.ON_SITE)
     work_order.refresh_from_db()
@@ -127,35 +141,46 @@ def build_api_world(business: Business, *, stripe_url: str = "http://127.0.0.1:9
     work_order_transition(work_order=billed, to_status="completed", by=technician.user)
     invoice = invoice_create_for_work_order(work_order=billed)
 
-    # Stripe is unreachable on purpose (a closed loopback port): calls answer the documented 503.
     stripe = f.IntegrationConnectionFactory(
         business=business,
         provider="stripe",
         name="Stripe",
-        api_base_url=stripe_url,
-        credentials={"secret_key": "sk_test_world", "publishable_key": "pk_test_world"},
+        status="connected",
+        api_base_url=stripe_url or CLOSED_PORT,
+        credentials={"secret_key": "sk_test_world_12345", "publishable_key": "pk_test_world"},
     )
-    intent = StripePaymentIntent.objects.create(
-        business=business,
+    if stripe_url:
+        intent = payment_intent_create(
+            invoice=invoice,
+            by=dispatcher,
+            capture_method="manual",
+            amount=Decimal("100.00"),
+            payment_method_types=["card"],
+        )
+    else:
+        intent = StripePaymentIntent.objects.create(
+            business=business,
+            connection=stripe,
+            invoice=invoice,
+            customer=customer,
+            idempotency_key=f"world-{business.pk}",
+            stripe_id=f"pi_world_{business.pk}",
+            secrets={"client_secret": f"pi_world_{business.pk}_secret_x"},
+            amount=Decimal("100.00"),
+            currency="USD",
+            status="requires_capture",
+            capture_method="manual",
+        )
+    stripe_customer, _ = StripeCustomer.objects.get_or_create(  # the intent may have made it
         connection=stripe,
-        invoice=invoice,
         customer=customer,
-        idempotency_key=f"world-{business.pk}",
-        stripe_id=f"pi_world_{business.pk}",
-        secrets={"client_secret": f"pi_world_{business.pk}_secret_x"},
-        amount=Decimal("250.00"),
-        currency="USD",
-        status="requires_capture",
-        capture_method="manual",
+        defaults={
+            "business": business,
+            "stripe_id": f"cus_world_{business.pk}",
+            "idempotency_key": f"world-customer-{business.pk}",
+        },
     )
-    stripe_customer = StripeCustomer.objects.create(
-        business=business,
-        connection=stripe,
-        customer=customer,
-        stripe_id=f"cus_world_{business.pk}",
-        idempotency_key=f"world-customer-{business.pk}",
-    )
-    SavedPaymentMethod.objects.create(
+    saved_method = SavedPaymentMethod.objects.create(
         business=business,
         stripe_customer=stripe_customer,
         customer=customer,
@@ -174,7 +199,12 @@ def build_api_world(business: Business, *, stripe_url: str = "http://127.0.0.1:9
         kpis={"planned": 0, "unassigned": 0},
         created_by=dispatcher,
     )
-    quickbooks = f.IntegrationConnectionFactory(business=business, provider="quickbooks")
+    quickbooks = f.IntegrationConnectionFactory(
+        business=business,
+        provider="quickbooks",
+        api_base_url=qbo_url or CLOSED_PORT,
+        settings={"oauth_discovery_url": qbo_discovery_url or CLOSED_PORT},
+    )
     xero = f.IntegrationConnectionFactory(business=business, provider="xero", name="Xero books")
     SyncLog.objects.create(
         business=business,
@@ -200,4 +230,6 @@ def build_api_world(business: Business, *, stripe_url: str = "http://127.0.0.1:9
         quickbooks=quickbooks,
         xero=xero,
         stripe=stripe,
+        saved_method=saved_method,
+        part=f.PartFactory(business=business),
     )
