@@ -11,7 +11,9 @@ from __future__ import annotations
 import hypothesis
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
@@ -56,7 +58,16 @@ def vendors():
 @pytest.fixture
 def api_schema(settings):
     settings.ROUTING_POLICY = {"plan_seconds": 0.2, "replan_seconds": 0.2}
-    return schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+    # Requests go through the real WSGI handler, whose request signals close the database
+    # connection; the test's transaction lives on it. Django's test client detaches the same
+    # receiver for the same reason.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield schemathesis.openapi.from_wsgi("/api/schema/?format=json", get_wsgi_application())
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 def _clamp_solver_time(case) -> None:
