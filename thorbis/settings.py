@@ -294,10 +294,10 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "apps.core.api.filtering.BusinessFilterBackend",  # choices scoped to the business
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.core.api.schema.ApiAutoSchema",  # documents error answers
     "EXCEPTION_HANDLER": "apps.core.api.errors.api_exception_handler",
     "COERCE_DECIMAL_TO_STRING": True,  # money leaves as exact strings, never floats
     # 0, never None: DRF reads None as "trust every X-Forwarded-For", so a client could throttle

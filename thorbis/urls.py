@@ -28,3 +28,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]
+
+# Unmatched URLs under /api/ answer the API's JSON 404 (a non-integer id, e.g.); others, HTML.
+handler404 = "apps.core.api.fallbacks.not_found"

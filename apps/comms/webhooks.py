@@ -128,11 +128,32 @@ def help_text(business) -> str:
     )
 
 
+# Where a call is in the main line's menu: our TwiML puts it in the query string of the URLs
+# Twilio calls next (the body carries only what Twilio adds, e.g. Digits after a key press).
+MENU_KEY, MENU_NO_KEY = "key", "none"
+EMERGENCY_KEY = "1"
+
+
+def _menu_step(request) -> str | None:
+    """None for a new call; MENU_KEY after a key press; MENU_NO_KEY when nothing was pressed."""
+    step = request.GET.get("menu")
+    if step in (MENU_KEY, MENU_NO_KEY):
+        return step
+    if "Digits" in request.GET:
+        # TwiML served before this fix redirected "no key" to ?Digits=1 (a call may still be
+        # in that menu during a deploy): it meant "nothing pressed", never the emergency key.
+        return MENU_NO_KEY
+    if "Digits" in request.POST:
+        return MENU_KEY  # that older TwiML's Gather posted keys to the bare URL
+    return None
+
+
 @csrf_exempt
 @require_POST
 def inbound_voice(request):
     """Inbound call: the emergency line rings the on-call phone at once; the main line offers a
-    menu (1 = emergency) and rings the office."""
+    menu where 1 is the emergency line and anything else (another key, no key) rings the office,
+    so no caller is left in the menu."""
     found = _verified(request, request.POST.get("To", ""))
     if found is None:
         return _forbidden()
@@ -141,14 +162,17 @@ def inbound_voice(request):
     call_sid = request.POST.get("CallSid", "")
     if not call_sid:
         return HttpResponse("CallSid is required.", status=400)
-    digits = request.POST.get("Digits")
+    step = _menu_step(request)
     recording_cb = settings.PUBLIC_BASE_URL + reverse("comms:twilio-voice-recording")
-    emergency = SenderNumber.objects.filter(
-        business=business, role=SenderNumber.Role.EMERGENCY, active=True
-    ).first()
-    if digits is None:
+    if step is None:
         _store(request, connection, f"call:{call_sid}:inbound", "call.inbound")
-    if (sender is not None and sender.role == SenderNumber.Role.EMERGENCY) or digits == "1":
+    on_emergency_line = sender is not None and sender.role == SenderNumber.Role.EMERGENCY
+    if on_emergency_line or (
+        step == MENU_KEY and request.POST.get("Digits", "").strip() == EMERGENCY_KEY
+    ):
+        emergency = SenderNumber.objects.filter(
+            business=business, role=SenderNumber.Role.EMERGENCY, active=True
+        ).first()
         target = (emergency.forward_to if emergency else None) or business.emergency_phone
         twiml = twiml_connect_call(
             greeting=f"{business.name} emergency line. Connecting you now.",
@@ -156,11 +180,13 @@ def inbound_voice(request):
             record=True,
             recording_callback=recording_cb,
         )
-    elif digits is None:
+    elif step is None:
+        here = settings.PUBLIC_BASE_URL + reverse("comms:twilio-voice")
         twiml = twiml_inbound_menu(
             greeting=f"Thanks for calling {business.name}. For a heating, cooling, plumbing or "
-            "electrical emergency, press 1. Otherwise, stay on the line.",
-            action=settings.PUBLIC_BASE_URL + reverse("comms:twilio-voice"),
+            f"electrical emergency, press {EMERGENCY_KEY}. Otherwise, stay on the line.",
+            on_key=f"{here}?menu={MENU_KEY}",
+            on_no_key=f"{here}?menu={MENU_NO_KEY}",
         )
     else:
         target = (sender.forward_to if sender else None) or business.main_phone

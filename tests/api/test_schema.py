@@ -69,3 +69,59 @@ def test_the_docs_page_loads_nothing_from_other_hosts(db):
         # Served by this deployment: the file exists among the collected static files.
         assert finders.find(asset.removeprefix("/static/")), asset
     assert not re.search(r"https?://(?!testserver)", html)
+
+
+def _resolve(schema, node):
+    while "$ref" in node:
+        node = schema["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def test_the_error_shape_does_not_require_errors(schema):
+    error = schema["components"]["schemas"]["ApiError"]
+    assert set(error["required"]) == {"detail", "code"}  # 401/403/404/429 carry no `errors`
+    values = error["properties"]["errors"]["additionalProperties"]["oneOf"]
+    assert {"type": "array", "items": {"type": "string"}} in values  # nested input nests
+
+
+def test_every_operation_documents_the_errors_it_can_answer(schema):
+    for path, item in schema["paths"].items():
+        if not path.startswith("/api/v1/"):
+            continue
+        for method, operation in item.items():
+            codes = set(operation["responses"])
+            where = f"{method.upper()} {path}"
+            if path != "/api/v1/auth/token/":
+                assert {"401", "403"} <= codes, where
+            if "{id}" in path:
+                assert "404" in codes, where
+            if method == "post":
+                assert "400" in codes, where
+            for code in codes - {"200", "201", "202", "302"}:
+                content = operation["responses"][code]["content"]["application/json"]
+                assert content["schema"] == {"$ref": "#/components/schemas/ApiError"}, where
+
+
+def test_blank_choices_are_in_the_schema(schema):
+    refrigerant = schema["components"]["schemas"]["Equipment"]["properties"]["refrigerant"]
+    allowed = [_resolve(schema, option).get("enum") for option in refrigerant["oneOf"]]
+    assert [""] in allowed and any("R-410A" in (values or []) for values in allowed)
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "code"),
+    [
+        ("/api/v1/diagnostics/work-orders/{id}/readings/", "get", "200"),
+        ("/api/v1/diagnostics/work-orders/{id}/findings/", "get", "200"),
+        ("/api/v1/diagnostics/work-orders/{id}/analyze/", "post", "200"),
+        ("/api/v1/payments/customers/{id}/payment-methods/", "get", "200"),
+    ],
+)
+def test_plain_lists_are_documented_as_lists(schema, path, method, code):
+    body = schema["paths"][path][method]["responses"][code]["content"]["application/json"]
+    assert body["schema"]["type"] == "array"
+
+
+def test_times_of_day_have_no_offset_format(schema):
+    profile = schema["components"]["schemas"]["TechnicianProfile"]["properties"]
+    assert "format" not in profile["shift_start"] and profile["shift_start"]["pattern"]

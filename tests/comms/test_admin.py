@@ -55,6 +55,23 @@ def test_preview_renders_with_a_real_work_order(office, business, customer, loca
     assert '<strong class="segments">1</strong>' in html
 
 
+@pytest.mark.parametrize("chosen", ["\u00b2", "abc", str(2**70), "-1"])
+def test_preview_with_a_bad_work_order_id_shows_the_first_order(
+    office, business, customer, location, chosen
+):
+    wo = f.WorkOrderFactory(location=location, business=business, customer=customer)
+    t = MessageTemplate.objects.create(
+        business=business,
+        kind="en_route",
+        variables="work_order_number",
+        sms_body="{work_order_number}",
+    )
+    url = reverse("admin:comms_messagetemplate_preview", args=[t.pk])
+    response = office.get(url, {"work_order": chosen})
+    assert response.status_code == 200
+    assert wo.number in response.content.decode()
+
+
 def test_preview_of_another_business_template_is_404(office, other_business):
     t = MessageTemplate.objects.create(
         business=other_business, kind="en_route", variables="eta", sms_body="{eta}"

@@ -100,10 +100,13 @@ def test_another_business_cannot_upload_to_or_list_my_work_order(
         URL, {"readings": [reading(work_order, "co", 2, "ppm")]}, format="json"
     )
     listing = rival_client.get(URL, {"work_order": work_order.pk})
+    missing = rival_client.get(URL, {"work_order": work_order.pk + 10_000})
     per_order = rival_client.get(f"/api/v1/diagnostics/work-orders/{work_order.pk}/readings/")
 
     assert upload.status_code == 404
-    assert listing.status_code == 200 and listing.json()["results"] == []
+    # The filter answers exactly as for an id that does not exist: no existence oracle.
+    assert listing.status_code == missing.status_code == 400
+    assert listing.content == missing.content
     assert per_order.status_code == 404
     assert Reading.objects.count() == 1
 

@@ -73,6 +73,15 @@ def test_a_past_date_is_a_form_error(office, day):
     assert not RoutePlan.objects.exists()
 
 
+def test_a_date_beyond_the_planning_horizon_is_a_form_error(office, day):
+    far = dt.datetime.now(DENVER).date() + dt.timedelta(days=61)
+    response = office.post(
+        reverse("admin:routing_routeplan_optimize"), {"date": far.isoformat(), "time_limit": "1"}
+    )
+    assert response.status_code == 200 and b"is too far ahead" in response.content
+    assert not RoutePlan.objects.exists()
+
+
 def test_another_business_plan_is_not_found(office, rival_world, plan_date):
     rival_world.technician("Rex")
     rival_world.job("highlands")

@@ -183,6 +183,33 @@ def test_a_past_day_is_refused(dispatcher, world):
     assert response.status_code == 400 and "over" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("date", ["9999-12-31", "0001-01-01", "2999-06-01"])
+def test_a_day_far_outside_the_horizon_is_a_clear_400(dispatcher, world, date):
+    response = client_for(dispatcher).post(
+        "/api/v1/routing/optimize", {"date": date}, format="json"
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid" and "date" in body["errors"]
+    assert not RoutePlan.objects.exists()
+
+
+def test_the_horizon_is_today_to_sixty_days_ahead_in_the_business_zone(dispatcher, world):
+    office = client_for(dispatcher)
+    today = dt.datetime.now(DENVER).date()
+    last = today + dt.timedelta(days=60)
+    beyond = office.post(
+        "/api/v1/routing/optimize", {"date": str(last + dt.timedelta(days=1))}, format="json"
+    )
+    assert beyond.status_code == 400
+    assert beyond.json()["errors"]["date"] == [
+        f"{last + dt.timedelta(days=1)} is too far ahead: days up to {last} "
+        "(60 days from today) can be planned."
+    ]
+    edge = office.post("/api/v1/routing/optimize", {"date": str(last)}, format="json")
+    assert edge.status_code == 201, edge.json()
+
+
 # --- plans: retrieve, apply, discard ----------------------------------------------------------
 @pytest.fixture
 def drafts(world, rival_world, plan_date):

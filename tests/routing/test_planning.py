@@ -242,6 +242,14 @@ def test_a_past_day_cannot_be_planned(world, plan_date, morning):
         route_plan_create(business=world.business, date=plan_date - dt.timedelta(days=2))
 
 
+def test_the_planning_horizon_follows_the_policy(world, plan_date, settings):
+    settings.ROUTING_POLICY = {**settings.ROUTING_POLICY, "horizon_days": 1}
+    with pytest.raises(DomainError, match="too far ahead") as refused:
+        route_plan_create(business=world.business, date=plan_date + dt.timedelta(days=1))
+    assert refused.value.field == "date"
+    route_plan_create(business=world.business, date=plan_date)  # tomorrow: inside
+
+
 def test_a_failing_vendor_falls_back_to_estimates(world, plan_date, morning):
     world.technician("Ann", "downtown")
     job = world.job("highlands")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
+import struct
 
 import pytest
 from django.core import signing
@@ -12,7 +14,7 @@ from django.utils import timezone
 
 from apps.routing.services.plans import route_plan_apply, route_plan_create
 from apps.routing.tracking import tracking_link, tracking_url_for
-from apps.routing.tracking.tokens import SALT, work_order_for_token
+from apps.routing.tracking.tokens import SALT, seal, token_for, work_order_for_token
 from tests.api.helpers import client_for
 
 from .conftest import DENVER, PLACES
@@ -74,40 +76,78 @@ def test_the_link_round_trips_to_its_order_and_hides_the_number(ann_today):
 def test_a_tampered_token_answers_like_a_missing_page(ann_today):
     _, plan = ann_today
     path = _path(tracking_url_for(_first_order(plan)))
-    payload, rest = path.removeprefix("/track/").split(":", 1)
-    forged = f"/track/{payload[:-2]}{'A' if payload[-2] != 'A' else 'B'}{payload[-1]}:{rest}"
+    token = path.removeprefix("/track/").rstrip("/")
+    middle = len(token) // 2
+    flipped = token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
+    last = token[:-1] + ("B" if token[-1] == "A" else "A")  # same bytes spelt differently
     missing = Client().get("/track/nothing-here/")
-    for bad in (forged, path[:-3] + "/", "/track/nothing-here/"):
-        response = Client().get(bad)
+    for bad in (flipped, last, token[:-3], token + "AAAA", "nothing-here"):
+        response = Client().get(f"/track/{bad}/")
         assert response.status_code == 404
         assert response.content == missing.content
 
 
-def test_an_expired_token_is_refused(ann_today, monkeypatch):
+def test_the_token_reveals_no_ids(ann_today, rival_today):
     _, plan = ann_today
     order = _first_order(plan)
-    eight_days_ago = int(timezone.now().timestamp()) - 8 * 86400
-    monkeypatch.setattr(
-        signing.TimestampSigner, "timestamp", lambda self: signing.b62_encode(eight_days_ago)
-    )
-    old = tracking_url_for(order)
-    monkeypatch.undo()
-    assert Client().get(_path(old)).status_code == 404
-    assert Client().get(_path(tracking_url_for(order))).status_code == 200
+    tokens = {token_for(order) for _ in range(5)}
+    assert len(tokens) == 5  # a fresh nonce each time: nothing stable to correlate
+    far = seal(work_order_id=2**40, business_id=2**40, issued_at=timezone.now())
+    assert {len(t) for t in tokens} == {len(far)}  # the length says nothing about the ids
+    for token in tokens:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        for number in (order.pk, order.business_id):
+            assert struct.pack(">Q", number) not in raw  # the sealed ids are not in clear
+        with pytest.raises(signing.BadSignature):
+            signing.loads(token, salt=SALT)
+        assert work_order_for_token(token) == order
+
+
+def test_old_signed_tokens_and_other_keys_are_refused(ann_today, settings):
+    _, plan = ann_today
+    order = _first_order(plan)
+    # The former format, validly signed: it showed the ids, so it opens nothing any more.
+    legacy = signing.dumps({"w": order.pk, "b": order.business_id}, salt=SALT)
+    assert Client().get(f"/track/{legacy}/").status_code == 404
+    token = token_for(order)
+    settings.SECRET_KEY = "another-secret-key-entirely"
+    assert Client().get(f"/track/{token}/").status_code == 404
+    # A rotated key keeps working while it is listed as a fallback.
+    settings.SECRET_KEY_FALLBACKS = ["test-secret-key-not-for-production"]
+    assert Client().get(f"/track/{token}/").status_code == 200
+
+
+def test_an_expired_token_is_refused(ann_today):
+    _, plan = ann_today
+    order = _first_order(plan)
+    eight_days_ago = timezone.now() - dt.timedelta(days=8)
+    old = seal(work_order_id=order.pk, business_id=order.business_id, issued_at=eight_days_ago)
+    six_days_ago = timezone.now() - dt.timedelta(days=6)
+    recent = seal(work_order_id=order.pk, business_id=order.business_id, issued_at=six_days_ago)
+    assert Client().get(f"/track/{old}/").status_code == 404
+    assert Client().get(f"/track/{recent}/").status_code == 200
 
 
 def test_a_token_naming_another_business_is_refused(ann_today, rival_today):
     _, plan = ann_today
     rival_plan = rival_today
     order = _first_order(plan)
-    # Validly signed, but the order is not that business's: both ids must agree.
-    token = signing.dumps({"w": order.pk, "b": rival_plan.business_id}, salt=SALT)
+    # Validly sealed, but the order is not that business's: both ids must agree.
+    token = seal(
+        work_order_id=order.pk, business_id=rival_plan.business_id, issued_at=timezone.now()
+    )
     assert Client().get(f"/track/{token}/").status_code == 404
     rival_order = _first_order(rival_plan)
     assert Client().get(_path(tracking_url_for(rival_order))).status_code == 200
-    # A token signed for another purpose (another salt) does not open the page either.
-    other_salt = signing.dumps({"w": order.pk, "b": order.business_id}, salt="comms.other")
-    assert Client().get(f"/track/{other_salt}/").status_code == 404
+
+
+def test_request_logs_mask_the_token(ann_today):
+    from apps.integrations.redaction import MASK, redact_url_tokens
+
+    _, plan = ann_today
+    path = _path(tracking_url_for(_first_order(plan)))
+    event = redact_url_tokens(None, "info", {"request": f"GET {path}?format=json"})
+    assert event["request"] == f"GET /track/{MASK}/?format=json"
 
 
 def test_the_page_shows_the_eta_a_location_post_moved(

@@ -120,7 +120,7 @@ class OAuthStartView(_ConnectFlow):
     )
     def get(self, request: Request) -> Response:
         raw = request.query_params.get("connection", "")
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):  # "²".isdigit() is True, int("²") fails
             raise DomainError(
                 "Give the connection to connect: ?connection=<id>.", field="connection"
             )

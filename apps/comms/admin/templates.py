@@ -58,7 +58,9 @@ class MessageTemplateAdmin(TenantScopedAdmin):
         )
         chosen = request.GET.get("work_order")
         work_order = (
-            orders.filter(pk=chosen).first() if chosen and chosen.isdigit() else orders.first()
+            orders.filter(pk=chosen).first()
+            if chosen and chosen.isascii() and chosen.isdigit()  # "²".isdigit() is True
+            else orders.first()
         )
         rendered = cost = None
         if work_order is not None:

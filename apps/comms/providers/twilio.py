@@ -232,9 +232,12 @@ def twiml_connect_call(
     return str(resp)
 
 
-def twiml_inbound_menu(*, greeting: str, action: str) -> str:
+def twiml_inbound_menu(*, greeting: str, on_key: str, on_no_key: str) -> str:
+    """Say the menu and wait for one key. Twilio posts a pressed key (`Digits`) to `on_key`; with
+    no key (timeout, or '#' alone) Gather ends without calling it and the Redirect runs, so
+    `on_no_key` must itself say "nothing was pressed": a redirect carries no Digits."""
     resp = VoiceResponse()
-    gather = resp.gather(num_digits=1, action=action, method="POST", timeout=5)
+    gather = resp.gather(num_digits=1, action=on_key, method="POST", timeout=5)
     gather.say(greeting)
-    resp.redirect(action + "?Digits=1", method="POST")  # no key pressed: the main line
+    resp.redirect(on_no_key, method="POST")
     return str(resp)

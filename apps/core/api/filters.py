@@ -6,11 +6,10 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import django_filters
-from django.db import models
 from django.db.models import Case, IntegerField, Value, When
 
+from apps.core.api.filtering import BusinessFilterSet
 from apps.core.models import Priority, Technician, WorkOrder, WorkOrderStatus
-from apps.core.tenancy import scoped
 
 # Urgency as a number, so "-priority" puts emergencies first (the text values sort by accident).
 PRIORITY_RANK = Case(
@@ -29,14 +28,6 @@ def local_day_bounds(day: dt.date, tz: ZoneInfo) -> tuple[dt.datetime, dt.dateti
     return start, end
 
 
-def _business_technicians(request) -> models.QuerySet[Technician]:
-    # Another business's technician id is refused like an unknown id, never as "not yours".
-    business = getattr(getattr(request, "user", None), "business", None)
-    if business is None:
-        return Technician.objects.none()
-    return scoped(Technician, business=business)
-
-
 class StableOrderingFilter(django_filters.OrderingFilter):
     """Adds the primary key last, so pages never repeat or skip rows with equal sort keys."""
 
@@ -47,7 +38,7 @@ class StableOrderingFilter(django_filters.OrderingFilter):
         return qs
 
 
-class WorkOrderFilter(django_filters.FilterSet):
+class WorkOrderFilter(BusinessFilterSet):
     date = django_filters.DateFilter(
         method="filter_date",
         input_formats=["%Y-%m-%d"],
@@ -61,8 +52,9 @@ class WorkOrderFilter(django_filters.FilterSet):
     priority = django_filters.MultipleChoiceFilter(
         choices=Priority.choices, help_text="Repeat to match several."
     )
+    # BusinessFilterSet limits the choices to the caller's business.
     assigned_technician = django_filters.ModelChoiceFilter(
-        queryset=_business_technicians, help_text="Technician id."
+        queryset=Technician.objects.all(), help_text="Technician id."
     )
     ordering = StableOrderingFilter(
         fields=(

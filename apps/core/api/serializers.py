@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 from timezone_field.rest_framework import TimeZoneSerializerField
 
@@ -42,16 +42,47 @@ class E164Field(serializers.CharField):
         return value.as_e164 if value else None
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?$",
+        "example": "08:00:00",
+    }
+)
+class LocalTimeField(serializers.TimeField):
+    """A time of day on the business's clock, without an offset (08:00:00). OpenAPI's `time`
+    format is RFC 3339's, which requires an offset, so the schema gives the pattern instead."""
+
+
+# A field's messages, or, for a nested object or list, the same shape one level down
+# ({"readings": {"0": {"value": ["..."]}}}), which is how DRF reports nested input.
+FIELD_ERRORS_SCHEMA = {
+    "type": "object",
+    "additionalProperties": {
+        "oneOf": [
+            {"type": "array", "items": {"type": "string"}},
+            {"type": "object", "additionalProperties": True},
+        ]
+    },
+}
+
+
+@extend_schema_field(FIELD_ERRORS_SCHEMA)
+class FieldErrorsField(serializers.DictField):
+    pass
+
+
 class ApiErrorSerializer(serializers.Serializer):
     """The one error shape (apps.core.api.errors); documented so clients can rely on it."""
 
     detail = serializers.CharField(read_only=True, help_text="A message to show the person.")
     code = serializers.CharField(read_only=True)
-    errors = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        read_only=True,
+    # Not read_only: drf-spectacular marks read-only fields required in responses, and 401, 403,
+    # 404 and 429 answers carry no `errors`.
+    errors = FieldErrorsField(
         required=False,
-        help_text="Messages per input field, when the problem is with a field.",
+        help_text="Messages per input field, when the problem is with a field; nested input "
+        "(a list of readings, say) nests the same way, by index.",
     )
 
 
@@ -98,6 +129,8 @@ class HomeBaseSerializer(serializers.Serializer):
 
 class TechnicianProfileSerializer(serializers.ModelSerializer):
     phone = E164Field()
+    shift_start = LocalTimeField(read_only=True)
+    shift_end = LocalTimeField(read_only=True)
     skills = SkillSerializer(many=True, read_only=True)
     home_base = HomeBaseSerializer(source="*", read_only=True)
 

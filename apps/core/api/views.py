@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.db.models import F, Prefetch, QuerySet
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
@@ -16,6 +15,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
 
+from apps.core.api.filtering import BusinessFilterBackend
 from apps.core.api.filters import WorkOrderFilter
 from apps.core.api.mixins import BusinessContextMixin, BusinessScopedViewSetMixin
 from apps.core.api.serializers import (
@@ -107,7 +107,7 @@ class WorkOrderViewSet(
     see all. Datetimes carry the business's UTC offset."""
 
     queryset = WorkOrder.objects.all()
-    filter_backends = [DjangoFilterBackend]  # ordering lives in the FilterSet (validated)
+    filter_backends = [BusinessFilterBackend]  # ordering lives in the FilterSet (validated)
     filterset_class = WorkOrderFilter
     pagination_class = WorkOrderPagination
 

@@ -151,3 +151,21 @@ class ReportEmailOut(serializers.Serializer):
     to = serializers.CharField(source="log.recipient")
     report = serializers.IntegerField(source="report.pk", allow_null=True, default=None)
     already_sent = serializers.BooleanField()
+
+
+class TrendPointOut(serializers.Serializer):
+    """One visit and phase; a measure is absent when that visit did not compute it."""
+
+    work_order = serializers.CharField(help_text="The work order's number.")
+    work_order_id = serializers.IntegerField()
+    phase = serializers.CharField()
+    taken_at = serializers.DateTimeField(allow_null=True)
+    superheat_f = serializers.FloatField(required=False)
+    subcooling_f = serializers.FloatField(required=False)
+    temperature_split_f = serializers.FloatField(required=False)
+    air_free_co_ppm = serializers.FloatField(required=False)
+
+
+class TrendOut(serializers.Serializer):
+    equipment = serializers.IntegerField()
+    points = TrendPointOut(many=True)

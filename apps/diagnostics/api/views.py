@@ -9,7 +9,8 @@ import uuid
 from django.db.models import QuerySet
 from django.http import HttpResponse
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -18,10 +19,12 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from apps.core.api.mixins import BusinessScopedViewSetMixin
+from apps.core.api.serializers import ApiErrorSerializer
 from apps.core.errors import DomainError
 from apps.core.models import Equipment, WorkOrder
 from apps.core.tenancy import get_for_business_or_404, scoped
 from apps.diagnostics.api import serializers as s
+from apps.diagnostics.api.filters import ReadingFilter
 from apps.diagnostics.models import CaptureMethod, DiagnosticReport, Finding, Reading
 from apps.diagnostics.services.analysis import equipment_trend, finding_override, work_order_analyze
 from apps.diagnostics.services.readings import ReadingInput, reading_batch_store, reading_import
@@ -47,7 +50,7 @@ class ReadingViewSet(BusinessScopedViewSetMixin, mixins.ListModelMixin, GenericV
 
     queryset = Reading.objects.all()
     serializer_class = s.ReadingOut
-    filterset_fields = ["work_order", "equipment", "phase", "quantity", "capture_method"]
+    filterset_class = ReadingFilter
 
     def safely_get_queryset(self, queryset):
         work_orders = visible_work_orders(self.request, self.business)
@@ -57,7 +60,18 @@ class ReadingViewSet(BusinessScopedViewSetMixin, mixins.ListModelMixin, GenericV
             .order_by("taken_at", "pk")
         )
 
-    @extend_schema(request=s.BatchIn, responses={200: s.BatchOut, 201: s.BatchOut})
+    @extend_schema(
+        request=s.BatchIn,
+        responses={
+            200: s.BatchOut,
+            201: s.BatchOut,
+            404: OpenApiResponse(
+                ApiErrorSerializer,
+                description="A work order or equipment id that is not one you can reach "
+                "(another business's answers the same); nothing of the batch is stored.",
+            ),
+        },
+    )
     def create(self, request: Request) -> Response:
         data = s.BatchIn(data=request.data)
         data.is_valid(raise_exception=True)
@@ -105,8 +119,13 @@ class WorkOrderDiagnosticsViewSet(BusinessScopedViewSetMixin, GenericViewSet):
     def safely_get_queryset(self, queryset):
         return queryset.filter(pk__in=visible_work_orders(self.request, self.business))
 
-    @extend_schema(request=s.ManualIn, responses={200: s.ReadingOut(many=True), 201: s.ReadingOut})
-    @action(detail=True, methods=["get", "post"])
+    # GET lists the job's readings; POST stores one (201) or finds it stored already (200).
+    @extend_schema(methods=["GET"], responses={200: s.ReadingOut(many=True)})
+    @extend_schema(
+        methods=["POST"], request=s.ManualIn, responses={200: s.ReadingOut, 201: s.ReadingOut}
+    )
+    # These actions answer plain lists (one job's rows): no pagination, and the schema says a list.
+    @action(detail=True, methods=["get", "post"], pagination_class=None)
     def readings(self, request: Request, pk=None) -> Response:
         work_order = self.get_object()
         if request.method == "GET":
@@ -161,7 +180,7 @@ class WorkOrderDiagnosticsViewSet(BusinessScopedViewSetMixin, GenericViewSet):
         return Response(body, status=201 if created else 200)
 
     @extend_schema(request=s.AnalyzeIn, responses={200: s.FindingOut(many=True)})
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], pagination_class=None)
     def analyze(self, request: Request, pk=None) -> Response:
         work_order = self.get_object()
         data = s.AnalyzeIn(data=request.data)
@@ -170,13 +189,21 @@ class WorkOrderDiagnosticsViewSet(BusinessScopedViewSetMixin, GenericViewSet):
         return Response(s.FindingOut(findings, many=True).data)
 
     @extend_schema(responses={200: s.FindingOut(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None)
     def findings(self, request: Request, pk=None) -> Response:
         work_order = self.get_object()
         qs = Finding.objects.filter(work_order=work_order).prefetch_related("readings")
         return Response(s.FindingOut(qs, many=True).data)
 
-    @extend_schema(responses={200: None})
+    @extend_schema(
+        parameters=[OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=["html", "pdf"])],
+        responses={
+            (200, "text/html"): OpenApiResponse(OpenApiTypes.STR, description="The report page."),
+            (200, "application/pdf"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The report as PDF."
+            ),
+        },
+    )
     @action(detail=True, methods=["get"], url_path=r"report\.(?P<fmt>html|pdf)")
     def report(self, request: Request, pk=None, fmt="html") -> HttpResponse:
         work_order = self.get_object()
@@ -243,9 +270,10 @@ class EquipmentTrendViewSet(BusinessScopedViewSetMixin, GenericViewSet):
     queryset = Equipment.objects.all()
     serializer_class = s.ReadingOut
 
-    @extend_schema(responses={200: None})
+    @extend_schema(responses={200: s.TrendOut})
     @action(detail=True, methods=["get"])
     def trend(self, request: Request, pk=None) -> Response:
-        return Response(
-            {"equipment": int(pk), "points": equipment_trend(equipment=self.get_object())}
-        )
+        # The id comes from the row found, never from the URL: a non-number is the same 404.
+        equipment = self.get_object()
+        body = {"equipment": equipment.pk, "points": equipment_trend(equipment=equipment)}
+        return Response(s.TrendOut(body).data)

@@ -156,7 +156,13 @@ class InvoicePaymentsViewSet(ProviderErrorsMixin, BusinessScopedViewSetMixin, Ge
     @extend_schema(
         summary="The invoice's pay link (text-to-pay / email-to-pay); never expires",
         request=None,
-        responses={200: PaymentLinkSerializer, 400: ERROR_400, 404: ERROR_404, 503: ERROR_503},
+        responses={
+            200: PaymentLinkSerializer,
+            400: ERROR_400,
+            402: ERROR_402,
+            404: ERROR_404,
+            503: ERROR_503,
+        },
     )
     @action(detail=True, methods=["post"], url_path="payment-link")
     def payment_link(self, request: Request, pk: str | None = None) -> Response:
@@ -223,7 +229,8 @@ class CustomerPaymentMethodsViewSet(
         summary="The customer's saved cards and bank accounts (?refresh=1 asks Stripe first)",
         responses={200: SavedPaymentMethodSerializer(many=True), 404: ERROR_404},
     )
-    @action(detail=True, methods=["get"], url_path="payment-methods")
+    # A plain list (a customer has a handful): no pagination, so the schema says a list too.
+    @action(detail=True, methods=["get"], url_path="payment-methods", pagination_class=None)
     def payment_methods(self, request: Request, pk: str | None = None) -> Response:
         customer = self.get_object()
         if request.query_params.get("refresh") in ("1", "true"):

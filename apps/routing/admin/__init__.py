@@ -3,9 +3,6 @@ changes) with apply and discard, and the technicians' recent positions."""
 
 from __future__ import annotations
 
-import datetime as dt
-import zoneinfo
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -20,6 +17,8 @@ from apps.core.errors import DomainError
 from apps.core.models import Business
 from apps.core.timezones import zone_label, zone_of
 from apps.routing.models import RoutePlan, TechnicianLocation
+from apps.routing.planning.inputs import planning_date_check
+from apps.routing.planning.policy import policy as current_policy
 from apps.routing.services.diff import route_plan_diff
 from apps.routing.services.plans import route_plan_apply, route_plan_create, route_plan_discard
 
@@ -52,16 +51,17 @@ class OptimizeForm(forms.Form):
         else:
             self.fields["business"].required = True
 
-    def clean_date(self):
-        date = self.cleaned_data["date"]
-        business = self.tenant or (
-            self.data.get("business")
-            and Business.objects.filter(pk=self.data.get("business")).first()
-        )
-        tz = zoneinfo.ZoneInfo(str(business.timezone)) if business else dt.UTC
-        if date < timezone.now().astimezone(tz).date():
-            raise forms.ValidationError("That day is over; pick today or a later day.")
-        return date
+    def clean(self):
+        cleaned = super().clean()
+        business = self.tenant or cleaned.get("business")
+        date = cleaned.get("date")
+        if business is not None and date is not None:
+            # The service's own check, so the form and the API refuse the same days.
+            try:
+                planning_date_check(business=business, date=date, policy=current_policy())
+            except DomainError as exc:
+                self.add_error("date", exc.message)
+        return cleaned
 
 
 @admin.register(RoutePlan)

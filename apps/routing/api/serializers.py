@@ -174,7 +174,10 @@ class PlanSerializer(serializers.ModelSerializer):
 
 
 class OptimizeInput(serializers.Serializer):
-    date = serializers.DateField(help_text="The day to plan, in the business's time zone.")
+    date = serializers.DateField(
+        help_text="The day to plan, in the business's time zone: today up to 60 days ahead "
+        "(ROUTING_POLICY horizon_days); other days answer 400."
+    )
     time_limit = serializers.FloatField(
         required=False,
         min_value=0.1,

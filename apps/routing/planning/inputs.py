@@ -115,13 +115,38 @@ def _point(lat, lng) -> LatLng | None:
     return LatLng(float(lat), float(lng))
 
 
+def planning_horizon(
+    *, business: Business, policy: Policy, now: dt.datetime | None = None
+) -> tuple[dt.date, dt.date]:
+    """The first and last day that may be planned: today and `policy.horizon_days` ahead, in the
+    business's time zone."""
+    today = (now or timezone.now()).astimezone(zoneinfo.ZoneInfo(str(business.timezone))).date()
+    return today, today + dt.timedelta(days=policy.horizon_days)
+
+
+def planning_date_check(
+    *, business: Business, date: dt.date, policy: Policy, now: dt.datetime | None = None
+) -> None:
+    """Refuse a day outside the planning horizon (every surface that plans calls this)."""
+    first, last = planning_horizon(business=business, policy=policy, now=now)
+    if date < first:
+        raise DomainError(
+            "That day is over; only today and later days can be planned.", field="date"
+        )
+    if date > last:
+        raise DomainError(
+            f"{date.isoformat()} is too far ahead: days up to {last.isoformat()} "
+            f"({policy.horizon_days} days from today) can be planned.",
+            field="date",
+        )
+
+
 def load_day(
     *, business: Business, date: dt.date, policy: Policy, now: dt.datetime | None = None
 ) -> DayInput:
     now = now or timezone.now()
     tz = zoneinfo.ZoneInfo(str(business.timezone))
-    if date < now.astimezone(tz).date():
-        raise DomainError("That day is over; only today and later days can be planned.")
+    planning_date_check(business=business, date=date, policy=policy, now=now)
     day_start = _aware(date, dt.time(0), tz)
     day_end = day_start + dt.timedelta(days=1)
     warnings: list[str] = []

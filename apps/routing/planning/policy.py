@@ -36,6 +36,10 @@ class Policy:
     arrival_window_minutes: int = 120  # window given on apply to jobs that had none
     location_max_age_minutes: int = 120  # older technician positions are ignored
     on_site_min_remaining_minutes: int = 10  # a job running long still needs some time
+    # The days that may be planned: today up to this many days ahead, in the business's zone.
+    # Jobs are booked a few weeks out at most; a day further away has nothing to plan and only
+    # costs a solver run (and dates near the calendar's end overflow day arithmetic).
+    horizon_days: int = 60
     plan_seconds: float = 5.0  # solver budget for a full day
     replan_seconds: float = 1.0  # solver budget when re-planning (within the 2 s promise)
 
