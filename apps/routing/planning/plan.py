@@ -14,7 +14,8 @@ from apps.routing.solver.check import walk
 from apps.routing.solver.problem import Problem
 from apps.routing.travel import Choice
 
-from .build import DayProblem, Refusal, anchor_lunches, build, eligible
+from .build import DayProblem, Refusal, anchor_lunches, build
+from .explain import kept_unfitted, why_unplanned
 from .inputs import DayInput
 from .policy import Policy
 from .timeline import Timeline, timeline_for
@@ -43,11 +44,16 @@ class DayPlan:
         for refusal in self.unassigned:
             key = str(refusal.reason)
             reasons[key] = reasons.get(key, 0) + 1
+        kept = reasons.pop(str(R.KEPT), 0)
         return {
             "jobs": len(self.day.jobs),
             "planned": len(stops),
-            "unassigned": len(self.unassigned),
+            "unassigned": len(self.unassigned) - kept,
             "unassigned_by_reason": reasons,
+            # Under way or dispatched with a technician the plan has no room or route for:
+            # listed, and left with that technician when the plan is applied.
+            "kept": kept,
+            "windows_missed": sum(1 for s in stops if s.job.window_missed),
             "emergencies": len(emergencies),
             "emergencies_planned": sum(1 for j in emergencies if j.id in served),
             "technicians": len(self.day.technicians),
@@ -119,7 +125,7 @@ def plan_day(
             solve(dp.problem, time_limit=budget / 4, warm_start=solution.routes, seed=seed),
             solution,
         )
-    routes = _emergencies_first(dp, _safe_routes(dp, solution))
+    routes = _emergencies_first(dp, _fill_gaps(dp, _safe_routes(dp, solution)))
     served = {i for r in routes for i in r.visits}
     timelines = []
     by_vehicle = {r.vehicle: r for r in routes}
@@ -137,10 +143,16 @@ def plan_day(
         timeline, dropped = _on_time_timeline(dp, tech, jobs, planned)
         timelines.append(timeline)
         served -= {visit_of[job.id] for job in dropped}
-    unassigned = [
-        *dp.refused,
-        *(_why(dp, routes, i) for i in range(len(dp.jobs)) if i not in served),
-    ]
+    unassigned = [*dp.refused]
+    for i in range(len(dp.jobs)):
+        if i in served:
+            continue
+        job = dp.jobs[i]
+        if job.kept_by is not None:
+            k = next(k for k, t in enumerate(dp.techs) if t.id == job.kept_by)
+            unassigned.append(kept_unfitted(dp, timelines[k], job))
+        else:
+            unassigned.append(why_unplanned(dp, timelines, routes, i))
     return DayPlan(
         day=day,
         dp=dp,
@@ -160,7 +172,7 @@ def _on_time_timeline(dp: DayProblem, tech, jobs: list, planned: int | None):
     traffic of the period, lunch anchored to a real spot), so this should find nothing; if the
     two views ever disagree, a job left unassigned with its reason beats a broken promise to
     a customer. An emergency is never dropped (one nobody can reach in time is planned as
-    early as possible, see plan_day).
+    early as possible, see plan_day), nor a job that stays with this technician.
     """
     jobs, dropped = list(jobs), []
     while True:
@@ -174,7 +186,9 @@ def _on_time_timeline(dp: DayProblem, tech, jobs: list, planned: int | None):
             planned_lunch=planned,
         )
         late = [
-            jobs.index(s.job) for s in timeline.late_stops() if not s.fixed and not s.job.emergency
+            jobs.index(s.job)
+            for s in timeline.late_stops()
+            if s.job.kept_by is None and not s.job.emergency
         ]
         if not late:
             return timeline, dropped
@@ -214,7 +228,7 @@ def _warm_start(dp: DayProblem, warm_routes: Mapping[int, Sequence[int]]) -> lis
     routes: dict[int, list[int]] = {}
     used: set[int] = set()
     for k, tech in enumerate(dp.techs):
-        first = [i for i, v in enumerate(problem.visits) if v.first_on == k]
+        first = list(problem.head(k))
         rest = []
         for job_id in warm_routes.get(tech.id, ()):
             i = visit_of.get(job_id)
@@ -249,6 +263,23 @@ def _warm_start(dp: DayProblem, warm_routes: Mapping[int, Sequence[int]]) -> lis
     return [Route(vehicle=k, visits=tuple(v)) for k, v in sorted(routes.items()) if v]
 
 
+def _fill_gaps(dp: DayProblem, routes: list[Route]) -> list[Route]:
+    """Jobs the search left out that still fit somewhere for less than they are worth.
+
+    PyVRP's local search only inserts a job next to one already routed, so a job whose only
+    qualified technicians have empty or far-away routes can stay out (seen on a midday re-plan:
+    a technician free all afternoon next door to a backlog job). A cheapest insertion without
+    overtime, worth less driving than the job's prize, is always an improvement.
+    """
+    problem = dp.problem
+    by_vehicle = {r.vehicle: list(r.visits) for r in routes}
+    served = {i for r in routes for i in r.visits}
+    left = [i for i in range(len(dp.jobs)) if i not in served and problem.visits[i].prize]
+    for i in sorted(left, key=lambda i: -(problem.visits[i].prize or 0)):
+        _insert_cheapest(problem, by_vehicle, i, below=problem.visits[i].prize)
+    return [Route(vehicle=k, visits=tuple(v)) for k, v in sorted(by_vehicle.items()) if v]
+
+
 def _with_lunches(dp: DayProblem, routes: Sequence[Route]) -> list[Route]:
     """Each technician's lunch put where it fits best, priced exactly: eaten where the stop
     before it is (no drive in), then the real leg on. A lunch that fits nowhere is left out
@@ -259,7 +290,7 @@ def _with_lunches(dp: DayProblem, routes: Sequence[Route]) -> list[Route]:
     by_vehicle = {r.vehicle: [i for i in r.visits if i not in lunches] for r in routes}
     for k, lunch in dp.lunch_visits.items():
         visits = by_vehicle.get(k, [])
-        head = 1 if visits and problem.visits[visits[0]].first_on == k else 0
+        head = len(problem.head(k))
         best = None
         for position in range(head, len(visits) + 1):
             trial = [*visits[:position], lunch, *visits[position:]]
@@ -298,7 +329,7 @@ def _insert_first(problem: Problem, routes: dict[int, list[int]], visit: int) ->
     candidates = target.vehicles if target.vehicles is not None else range(len(problem.vehicles))
     for k in candidates:
         route = routes.get(k, [])
-        head = 1 if route and problem.visits[route[0]].first_on == k else 0
+        head = len(problem.head(k))
         trial = [*route[:head], visit, *route[head:]]
         timings, _, _ = walk(problem, Route(vehicle=k, visits=tuple(trial)))
         start = timings[head].start
@@ -315,12 +346,12 @@ def _insert_first(problem: Problem, routes: dict[int, list[int]], visit: int) ->
         _insert_cheapest(problem, routes, i, exclude=k)
 
 
-def _feasible(problem: Problem, k: int, visits: list[int]) -> bool:
+def _feasible(problem: Problem, k: int, visits: list[int], *, overtime: bool = True) -> bool:
     vehicle = problem.vehicles[k]
     timings, start, end = walk(problem, Route(vehicle=k, visits=tuple(visits)))
     if any(t.start > problem.visits[i].late for i, t in zip(visits, timings, strict=True)):
         return False
-    limit = (vehicle.max_duration or float("inf")) + vehicle.max_overtime
+    limit = (vehicle.max_duration or float("inf")) + (vehicle.max_overtime if overtime else 0)
     if end > vehicle.latest_end or end - start > limit:
         return False
     return all(
@@ -330,9 +361,17 @@ def _feasible(problem: Problem, k: int, visits: list[int]) -> bool:
 
 
 def _insert_cheapest(
-    problem: Problem, routes: dict[int, list[int]], visit: int, *, exclude: int | None = None
+    problem: Problem,
+    routes: dict[int, list[int]],
+    visit: int,
+    *,
+    exclude: int | None = None,
+    below: float | None = None,
 ) -> bool:
-    """Cheapest feasible insertion of one visit into any allowed route (a route may be new)."""
+    """Cheapest feasible insertion of one visit into any allowed route (a route may be new).
+
+    With `below`, only an insertion adding less driving than that and no overtime is taken.
+    """
     target = problem.visits[visit]
     best: tuple[float, int, list[int]] | None = None
     candidates = target.vehicles if target.vehicles is not None else range(len(problem.vehicles))
@@ -343,16 +382,16 @@ def _insert_cheapest(
         vehicle = problem.vehicles[k]
         route = routes.get(k, [])
         path = [vehicle.start, *(problem.visits[i].location for i in route), vehicle.end]
-        head = 1 if route and problem.visits[route[0]].first_on == k else 0
+        head = len(problem.head(k))
         for pos in range(head, len(route) + 1):
             a, b = path[pos], path[pos + 1]
             added = d[a, target.location] + d[target.location, b] - d[a, b]
             if best is not None and added >= best[0]:
                 continue
             trial = [*route[:pos], visit, *route[pos:]]
-            if _feasible(problem, k, trial):
+            if _feasible(problem, k, trial, overtime=below is None):
                 best = (added, k, trial)
-    if best is None:
+    if best is None or (below is not None and best[0] >= below):
         return False
     routes[best[1]] = best[2]
     return True
@@ -389,7 +428,7 @@ def _emergencies_first(dp: DayProblem, routes: list[Route]) -> list[Route]:
     problem, result = dp.problem, []
     for route in routes:
         visits = list(route.visits)
-        head = 1 if visits and problem.visits[visits[0]].first_on == route.vehicle else 0
+        head = len(problem.head(route.vehicle))
         urgent = sorted(
             (i for i in visits[head:] if dp.is_job(i) and dp.jobs[i].emergency),
             key=lambda i: problem.visits[i].late,
@@ -428,30 +467,3 @@ def _safe_routes(dp: DayProblem, solution: Solution) -> list[Route]:
         bad = {i for item in bad for i in (item if isinstance(item, tuple) else (item,))}
         routes = [Route(r.vehicle, tuple(i for i in r.visits if i not in bad)) for r in routes]
     return routes
-
-
-def _why(dp: DayProblem, routes: list[Route], index: int) -> Refusal:
-    job = dp.jobs[index]
-    candidates = [k for k, t in enumerate(dp.techs) if eligible(t, job)]
-    binding = [p for p in job.parts if p in dp.part_dimensions]
-    if binding and candidates:
-        load = {r.vehicle: [i for i in r.visits if dp.is_job(i)] for r in routes}
-        short = True
-        for k in candidates:
-            used = {p: sum(dp.jobs[i].parts.get(p, 0) for i in load.get(k, ())) for p in binding}
-            if all(dp.techs[k].stock.get(p, 0) - used[p] >= job.parts[p] for p in binding):
-                short = False
-        if short:
-            names = ", ".join(sorted(dp.day.part_names.get(p, str(p)) for p in binding))
-            return Refusal(job, R.NO_PARTS, f"The vans with {names} need them for other jobs.")
-    tz = dp.day.tz
-    if job.emergency:
-        detail = "No qualified technician can get there before the end of their day."
-    elif job.window_start and job.window_end:
-        detail = (
-            f"No qualified technician is free to arrive between "
-            f"{job.window_start.astimezone(tz):%H:%M} and {job.window_end.astimezone(tz):%H:%M}."
-        )
-    else:
-        detail = "No qualified technician has time left that day."
-    return Refusal(job, R.NO_TIME, detail)
