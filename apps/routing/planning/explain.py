@@ -235,42 +235,49 @@ def _booked(names: str, count: int) -> str:
 def earliest_slot(dp, timelines, job: JobInput) -> Slot | None:
     """The earliest arrival any of these technicians could make at the job without making one
     of their stops late or working past their overtime limit; failing that, the earliest if
-    they skipped lunch."""
+    they skipped lunch.
+
+    Slots are tried in order of arrival, and a slot whose day has less room left (waits after
+    it plus the time to the end of the day) than the job's length is never tried, so a job
+    that fits nowhere is explained in a few milliseconds.
+    """
+    there = dp.loc(job.point)
+    need = job.duration_minutes * 60
     for skip_lunch in (False, True):
-        best: Slot | None = None
-        there = dp.loc(job.point)
+        tried = []
         for timeline in timelines:
             if skip_lunch and timeline.lunch_start is None:
                 continue
             tech, stops = timeline.tech, timeline.stops
-            head = sum(1 for s in stops if s.fixed)
-            for p in range(head, len(stops) + 1):
+            room = max(0.0, (tech.latest_end - timeline.end_at).total_seconds())
+            room += timeline.lunch_minutes * 60 if skip_lunch else 0
+            waits = [0.0] * (len(stops) + 1)
+            for n in range(len(stops) - 1, -1, -1):
+                waits[n] = waits[n + 1] + max(0.0, stops[n].wait_seconds)
+            for p in range(sum(1 for s in stops if s.fixed), len(stops) + 1):
+                if waits[p] + room < need:
+                    continue  # not enough slack left in the day after this point
                 leave = timeline.start_at if p == 0 else stops[p - 1].departure
                 here = dp.loc(tech.start_point if p == 0 else stops[p - 1].job.point)
                 arrival = leave + dt.timedelta(seconds=dp.matrix.leg_seconds(here, there, leave))
-                if best is not None and arrival >= best.arrival:
-                    continue
-                begin = max(arrival, job.window_start) if job.has_window else arrival
-                finish = begin + dt.timedelta(minutes=job.duration_minutes)
-                end = _end_after_insert(dp, timeline, p, there, finish, skip_lunch=skip_lunch)
-                if end is None or end > tech.latest_end:
-                    continue
-                overtime = (end - max(tech.shift_end, timeline.end_at)).total_seconds()
-                onward = dp.loc(stops[p].job.point if p < len(stops) else tech.home)
-                detour = (
-                    dp.matrix.leg_seconds(here, there, leave)
-                    + dp.matrix.leg_seconds(there, onward, finish)
-                    - dp.matrix.leg_seconds(here, onward, leave)
-                )
-                best = Slot(
-                    tech,
-                    arrival,
-                    max(0, round(overtime)) // 60,
-                    skip_lunch,
-                    max(0, round(detour / 60)),
-                )
-        if best is not None:
-            return best
+                tried.append((arrival, len(tried), timeline, p, here, leave))
+        for arrival, _, timeline, p, here, leave in sorted(tried, key=lambda c: c[:2]):
+            tech, stops = timeline.tech, timeline.stops
+            begin = max(arrival, job.window_start) if job.has_window else arrival
+            finish = begin + dt.timedelta(minutes=job.duration_minutes)
+            end = _end_after_insert(dp, timeline, p, there, finish, skip_lunch=skip_lunch)
+            if end is None or end > tech.latest_end:
+                continue
+            overtime = (end - max(tech.shift_end, timeline.end_at)).total_seconds()
+            onward = dp.loc(stops[p].job.point if p < len(stops) else tech.home)
+            detour = (
+                dp.matrix.leg_seconds(here, there, leave)
+                + dp.matrix.leg_seconds(there, onward, finish)
+                - dp.matrix.leg_seconds(here, onward, leave)
+            )
+            return Slot(
+                tech, arrival, max(0, round(overtime)) // 60, skip_lunch, max(0, round(detour / 60))
+            )
     return None
 
 

@@ -10,7 +10,6 @@ import structlog
 
 from apps.routing.models import UnassignedReason
 from apps.routing.solver import Route, Solution, check, solve
-from apps.routing.solver.check import walk
 from apps.routing.solver.problem import Problem
 from apps.routing.travel import Choice
 
@@ -18,6 +17,7 @@ from .build import DayProblem, Refusal, anchor_lunches, build
 from .explain import kept_unfitted, why_unplanned
 from .inputs import DayInput
 from .policy import Policy
+from .repair import emergencies_first, fill_gaps, warm_start
 from .timeline import Timeline, timeline_for
 
 logger = structlog.get_logger(__name__)
@@ -100,7 +100,7 @@ def plan_day(
             total_seconds=time.perf_counter() - started,
             iterations=0,
         )
-    warm = _warm_start(dp, warm_routes or {})
+    warm = warm_start(dp, warm_routes or {})
     budget = max(0.05, time_limit - (time.perf_counter() - started))
     first = None
     if dp.lunch_visits:
@@ -125,7 +125,7 @@ def plan_day(
             solve(dp.problem, time_limit=budget / 4, warm_start=solution.routes, seed=seed),
             solution,
         )
-    routes = _emergencies_first(dp, _fill_gaps(dp, _safe_routes(dp, solution)))
+    routes = emergencies_first(dp, fill_gaps(dp, _safe_routes(dp, solution)))
     served = {i for r in routes for i in r.visits}
     timelines = []
     by_vehicle = {r.vehicle: r for r in routes}
@@ -214,72 +214,6 @@ def _relaxed(problem: Problem, dropped: list[int]) -> Problem:
     return dataclasses.replace(problem, visits=tuple(visits))
 
 
-def _warm_start(dp: DayProblem, warm_routes: Mapping[int, Sequence[int]]) -> list[Route]:
-    """Today's applied routes, mapped onto the new problem, with new emergencies put first.
-
-    Jobs that are gone (done, cancelled) drop out; a job under way goes first. An emergency is
-    inserted as the next stop of whichever qualified technician reaches it soonest, and the
-    jobs it pushes out of their windows are taken off that route: the search then finds them
-    another technician. Local search alone would rarely do this, because it moves one job at a
-    time and the emergency only fits once several jobs have moved.
-    """
-    visit_of = dp.visit_of_job()
-    problem = dp.problem
-    routes: dict[int, list[int]] = {}
-    used: set[int] = set()
-    for k, tech in enumerate(dp.techs):
-        first = list(problem.head(k))
-        rest = []
-        for job_id in warm_routes.get(tech.id, ()):
-            i = visit_of.get(job_id)
-            if i is not None and i not in used and i not in first and problem.may_serve(k, i):
-                rest.append(i)
-                used.add(i)
-        used.update(first)
-        if first or rest:
-            routes[k] = [*first, *rest]
-    if warm_routes:
-        # The day has moved on (a job ran long, traffic): what no longer fits is moved first.
-        for k in list(routes):
-            kept = _eject_late(problem, k, routes[k], keep=None)
-            ejected = [i for i in routes[k] if i not in kept]
-            routes[k] = kept
-            for i in ejected:
-                _insert_cheapest(problem, routes, i, exclude=k)
-        known = {job_id for ids in warm_routes.values() for job_id in ids}
-        for i, job in enumerate(dp.jobs):
-            if job.emergency and i not in used and problem.visits[i].first_on is None:
-                _insert_first(problem, routes, i)
-        # Everything else not on a route (booked since, or its technician cannot take it any
-        # more) gets the cheapest slot that fits: PyVRP's search only inserts a job next to a
-        # job already routed, so a job with no routed neighbour would otherwise stay out.
-        routed = {i for visits in routes.values() for i in visits}
-        loose = [i for i in range(len(dp.jobs)) if i not in routed]
-        for i in sorted(
-            loose, key=lambda i: (dp.jobs[i].id in known, -(problem.visits[i].prize or 0))
-        ):
-            if problem.visits[i].first_on is None and not dp.jobs[i].emergency:
-                _insert_cheapest(problem, routes, i)
-    return [Route(vehicle=k, visits=tuple(v)) for k, v in sorted(routes.items()) if v]
-
-
-def _fill_gaps(dp: DayProblem, routes: list[Route]) -> list[Route]:
-    """Jobs the search left out that still fit somewhere for less than they are worth.
-
-    PyVRP's local search only inserts a job next to one already routed, so a job whose only
-    qualified technicians have empty or far-away routes can stay out (seen on a midday re-plan:
-    a technician free all afternoon next door to a backlog job). A cheapest insertion without
-    overtime, worth less driving than the job's prize, is always an improvement.
-    """
-    problem = dp.problem
-    by_vehicle = {r.vehicle: list(r.visits) for r in routes}
-    served = {i for r in routes for i in r.visits}
-    left = [i for i in range(len(dp.jobs)) if i not in served and problem.visits[i].prize]
-    for i in sorted(left, key=lambda i: -(problem.visits[i].prize or 0)):
-        _insert_cheapest(problem, by_vehicle, i, below=problem.visits[i].prize)
-    return [Route(vehicle=k, visits=tuple(v)) for k, v in sorted(by_vehicle.items()) if v]
-
-
 def _with_lunches(dp: DayProblem, routes: Sequence[Route]) -> list[Route]:
     """Each technician's lunch put where it fits best, priced exactly: eaten where the stop
     before it is (no drive in), then the real leg on. A lunch that fits nowhere is left out
@@ -321,125 +255,6 @@ def _lunch_route_end(problem: Problem, k: int, visits: list[int], lunch: int) ->
     if end > vehicle.latest_end + 1e-6 or end - start > limit + 1e-6:
         return None
     return float(end)
-
-
-def _insert_first(problem: Problem, routes: dict[int, list[int]], visit: int) -> None:
-    target = problem.visits[visit]
-    best: tuple[float, int, list[int]] | None = None
-    candidates = target.vehicles if target.vehicles is not None else range(len(problem.vehicles))
-    for k in candidates:
-        route = routes.get(k, [])
-        head = len(problem.head(k))
-        trial = [*route[:head], visit, *route[head:]]
-        timings, _, _ = walk(problem, Route(vehicle=k, visits=tuple(trial)))
-        start = timings[head].start
-        if start <= target.late and (best is None or start < best[0]):
-            best = (start, k, trial)
-    if best is None:
-        return
-    _, k, trial = best
-    kept = _eject_late(problem, k, trial, keep=visit)
-    ejected = [i for i in trial if i not in kept]
-    routes[k] = kept
-    # The jobs the emergency pushed out go to whoever can still take them on time.
-    for i in sorted(ejected, key=lambda i: -(problem.visits[i].prize or 0)):
-        _insert_cheapest(problem, routes, i, exclude=k)
-
-
-def _feasible(problem: Problem, k: int, visits: list[int], *, overtime: bool = True) -> bool:
-    vehicle = problem.vehicles[k]
-    timings, start, end = walk(problem, Route(vehicle=k, visits=tuple(visits)))
-    if any(t.start > problem.visits[i].late for i, t in zip(visits, timings, strict=True)):
-        return False
-    limit = (vehicle.max_duration or float("inf")) + (vehicle.max_overtime if overtime else 0)
-    if end > vehicle.latest_end or end - start > limit:
-        return False
-    return all(
-        sum(problem.visits[i].demand[d] for i in visits if problem.visits[i].demand) <= cap
-        for d, cap in enumerate(vehicle.capacity)
-    )
-
-
-def _insert_cheapest(
-    problem: Problem,
-    routes: dict[int, list[int]],
-    visit: int,
-    *,
-    exclude: int | None = None,
-    below: float | None = None,
-) -> bool:
-    """Cheapest feasible insertion of one visit into any allowed route (a route may be new).
-
-    With `below`, only an insertion adding less driving than that and no overtime is taken.
-    """
-    target = problem.visits[visit]
-    best: tuple[float, int, list[int]] | None = None
-    candidates = target.vehicles if target.vehicles is not None else range(len(problem.vehicles))
-    d = problem.distances
-    for k in candidates:
-        if k == exclude:
-            continue
-        vehicle = problem.vehicles[k]
-        route = routes.get(k, [])
-        path = [vehicle.start, *(problem.visits[i].location for i in route), vehicle.end]
-        head = len(problem.head(k))
-        for pos in range(head, len(route) + 1):
-            a, b = path[pos], path[pos + 1]
-            added = d[a, target.location] + d[target.location, b] - d[a, b]
-            if best is not None and added >= best[0]:
-                continue
-            trial = [*route[:pos], visit, *route[pos:]]
-            if _feasible(problem, k, trial, overtime=below is None):
-                best = (added, k, trial)
-    if best is None or (below is not None and best[0] >= below):
-        return False
-    routes[best[1]] = best[2]
-    return True
-
-
-def _eject_late(problem: Problem, k: int, visits: list[int], *, keep: int | None) -> list[int]:
-    """Drop the stops a route can no longer make on time (or within the shift, or the van)."""
-    vehicle = problem.vehicles[k]
-    while True:
-        timings, start, end = walk(problem, Route(vehicle=k, visits=tuple(visits)))
-        late = [
-            i
-            for i, t in zip(visits, timings, strict=True)
-            if t.start > problem.visits[i].late and i != keep and problem.visits[i].first_on is None
-        ]
-        if late:
-            visits = [i for i in visits if i != late[0]]
-            continue
-        over_load = any(
-            sum(problem.visits[i].demand[d] for i in visits if problem.visits[i].demand) > cap
-            for d, cap in enumerate(vehicle.capacity)
-        )
-        limit = (vehicle.max_duration or float("inf")) + vehicle.max_overtime
-        movable = [i for i in visits if i != keep and problem.visits[i].first_on is None]
-        if (end > vehicle.latest_end or end - start > limit or over_load) and movable:
-            visits = [i for i in visits if i != movable[-1]]
-            continue
-        return visits
-
-
-def _emergencies_first(dp: DayProblem, routes: list[Route]) -> list[Route]:
-    """Within its slack the search may slip a short job in before an emergency; move the
-    emergency to the front (after a job under way) whenever the route stays feasible."""
-    problem, result = dp.problem, []
-    for route in routes:
-        visits = list(route.visits)
-        head = len(problem.head(route.vehicle))
-        urgent = sorted(
-            (i for i in visits[head:] if dp.is_job(i) and dp.jobs[i].emergency),
-            key=lambda i: problem.visits[i].late,
-        )
-        if urgent:
-            rest = [i for i in visits[head:] if i not in urgent]
-            trial = [*visits[:head], *urgent, *rest]
-            if trial != visits and _feasible(problem, route.vehicle, trial):
-                visits = trial
-        result.append(Route(vehicle=route.vehicle, visits=tuple(visits)))
-    return result
 
 
 def _safe_routes(dp: DayProblem, solution: Solution) -> list[Route]:
