@@ -185,7 +185,7 @@ def test_ids_of_another_business_answer_exactly_like_missing_ones(
         # My work order with their line id, another of my orders' line, or no such line.
         answers = [
             call(line_url(mine.pk, line_id), **kwargs)
-            for line_id in (foreign_line.pk, other_of_mine.pk, missing_id(), 2**70)
+            for line_id in (foreign_line.pk, other_of_mine.pk, missing_id(), 2**70, -1)
         ]
         assert {a.status_code for a in answers} == {404}
         assert all(a.json() == answers[0].json() for a in answers)

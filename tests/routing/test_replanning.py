@@ -15,6 +15,7 @@ from apps.core.services.work_orders import work_order_assign, work_order_transit
 from apps.routing.checks import plan_violations
 from apps.routing.daygen import advance_to, generate_day
 from apps.routing.models import RoutePlan, RouteStop, UnassignedReason
+from apps.routing.services.diff import route_plan_diff, route_plan_job_changes
 from apps.routing.services.plans import (
     ApplyNeedsConfirmation,
     route_plan_apply,
@@ -105,6 +106,10 @@ def test_a_dispatched_job_whose_technician_is_off_stays_theirs_and_says_so(world
         "by hand if needed."
     )
     assert result.kpis["kept"] == 1 and result.kpis["unassigned"] == 0
+    # Nobody "loses" it in the review either.
+    diff = route_plan_diff(plan=result)
+    assert diff.newly_unassigned == [] and all(not c.removed for c in diff.changes)
+    assert route_plan_job_changes(plan=result) == []
     route_plan_apply(plan=result, by=None, now=now)  # no confirmation: nothing is unassigned
     job.refresh_from_db()
     assert (job.assigned_technician, job.status) == (cat, S.DISPATCHED)
@@ -197,6 +202,15 @@ def test_reasons_name_the_skill_off_shift_and_the_part_spoken_for(world, today):
     assert details[wanting.number] == (
         "Parts: needs 1 \u00d7 Part CAP; the vans that carry it (Ann Tech) need it for the jobs "
         "already dispatched to them."
+    )
+
+
+def test_a_job_longer_than_what_is_left_of_the_day_says_so(world, today):
+    world.technician("Ann", "downtown", shift=(dt.time(8), dt.time(17)))
+    long = world.job("highlands", minutes=8 * 60)
+    result = plan(world, today, at(today, 12))
+    assert result.unassigned.get(work_order=long).detail == (
+        "It takes 8 h, and the only one who can do it, Ann Tech, has at most 5 h left of their day."
     )
 
 

@@ -234,7 +234,7 @@ class WorkOrderViewSet(
         request=None,
         responses={204: None, 400: ERROR_400, 403: ERROR_403, 404: ERROR_404_LINE},
     )
-    @action(detail=True, methods=["patch", "delete"], url_path=r"lines/(?P<line_id>[0-9]+)")
+    @action(detail=True, methods=["patch", "delete"], url_path=r"lines/(?P<line_id>-?[0-9]+)")
     def line(self, request: Request, pk: str | None = None, line_id: str | None = None):
         work_order = self.get_object()
         # Looked up on this work order of this business only: another work order's or another

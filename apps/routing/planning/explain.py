@@ -187,11 +187,25 @@ def why_unplanned(dp, timelines, routes, index: int) -> Refusal:
     names = names_text([dp.techs[k].name for k in candidates])
     window = window_text(job.window_start, job.window_end, tz) if job.has_window else None
     if slot is None:
-        if window:
+        left = max(
+            (dp.techs[k].latest_end - dp.techs[k].start_at for k in candidates), default=None
+        )
+        if left is not None and left < dt.timedelta(minutes=job.duration_minutes):
+            # Not a busy day: the job is longer than what is left of anyone's day.
+            who = (
+                f"the only one who can do it, {names}, has"
+                if len(candidates) == 1
+                else f"{names} have"
+            )
+            detail = (
+                f"It takes {_duration(job.duration_minutes)}, and {who} at most "
+                f"{_duration(round(left.total_seconds() / 60))} left of their day."
+            )
+        elif window:
             detail = f"Its {window} window cannot be met: {_booked(names, len(candidates))}."
         else:
             detail = (
-                f"No qualified technician has {job.duration_minutes} min free today: "
+                f"No qualified technician has {_duration(job.duration_minutes)} free today: "
                 f"{_booked(names, len(candidates))}."
             )
         return Refusal(job, R.NO_TIME, detail)
@@ -224,6 +238,14 @@ def why_unplanned(dp, timelines, routes, index: int) -> Refusal:
             "that time; assign it by hand if it must be today."
         )
     return Refusal(job, R.NO_TIME, detail)
+
+
+def _duration(minutes: int) -> str:
+    """45 min, 2 h, 3 h 30 min."""
+    hours, rest = divmod(max(0, minutes), 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} h" + (f" {rest} min" if rest else "")
 
 
 def _booked(names: str, count: int) -> str:

@@ -30,10 +30,10 @@ from apps.core.models import (
     WorkOrderStatus,
     WorkOrderStatusChange,
 )
-from apps.routing.models import TechnicianLocation
 from apps.routing.travel import LatLng
 
 from .policy import Policy
+from .positions import last_finished, recent_positions
 
 S = WorkOrderStatus
 OPEN = (S.NEW, S.SCHEDULED, S.DISPATCHED, S.EN_ROUTE, S.ON_SITE)
@@ -188,8 +188,8 @@ def _technicians(day: DayInput, policy: Policy) -> list[TechInput]:
         .order_by("pk")
     )
     fixed_at = {j.fixed_to: j for j in day.jobs if j.fixed_to and j.point and not j.fixed_rank}
-    positions = _recent_positions(day, policy) if day.is_today else {}
-    finished = _last_finished(day) if day.is_today else {}
+    positions = recent_positions(day, policy) if day.is_today else {}
+    finished = last_finished(day) if day.is_today else {}
     result = []
     for tech in techs:
         name = str(tech)
@@ -250,46 +250,6 @@ def _left_for_planning(stock: dict[int, int], tech_id: int, jobs: list[JobInput]
             for part, quantity in job.parts.items():
                 left[part] = max(0, left.get(part, 0) - quantity)
     return left
-
-
-def _recent_positions(day: DayInput, policy: Policy) -> dict[int, LatLng]:
-    since = day.now - dt.timedelta(minutes=policy.location_max_age_minutes)
-    rows = (
-        TechnicianLocation.objects.filter(
-            business=day.business, recorded_at__gte=since, recorded_at__lte=day.now
-        )
-        .order_by("technician_id", "-recorded_at", "-pk")
-        .values_list("technician_id", "latitude", "longitude")
-    )
-    latest: dict[int, LatLng] = {}
-    for tech_id, lat, lng in rows:
-        latest.setdefault(tech_id, LatLng(float(lat), float(lng)))
-    return latest
-
-
-def _last_finished(day: DayInput) -> dict[int, LatLng]:
-    """Where each technician finished their latest job today (the address of that job)."""
-    rows = (
-        WorkOrderStatusChange.objects.filter(
-            business=day.business,
-            to_status=S.COMPLETED,
-            changed_at__gte=day.day_start,
-            changed_at__lte=day.now,
-            work_order__assigned_technician__isnull=False,
-            work_order__location__latitude__isnull=False,
-            work_order__location__longitude__isnull=False,
-        )
-        .order_by("work_order__assigned_technician_id", "-changed_at", "-pk")
-        .values_list(
-            "work_order__assigned_technician_id",
-            "work_order__location__latitude",
-            "work_order__location__longitude",
-        )
-    )
-    latest: dict[int, LatLng] = {}
-    for tech_id, lat, lng in rows:
-        latest.setdefault(tech_id, LatLng(float(lat), float(lng)))
-    return latest
 
 
 def _jobs(day: DayInput, day_end: dt.datetime, policy: Policy) -> list[JobInput]:

@@ -80,6 +80,10 @@ def route_plan_diff(*, plan: RoutePlan) -> PlanDiff:
     names = {
         r.technician_id: str(r.technician) for r in plan.routes.select_related("technician__user")
     }
+    # Jobs that stay with their technician outside the route are not lost by anyone.
+    kept = set(
+        plan.unassigned.filter(reason=UnassignedReason.KEPT).values_list("work_order_id", flat=True)
+    )
     changes, touched = [], set()
     for tech_id in sorted(set(before) | set(after)):
         old, new = before.get(tech_id, []), after.get(tech_id, [])
@@ -92,7 +96,7 @@ def route_plan_diff(*, plan: RoutePlan) -> PlanDiff:
             and old_eta[w] is not None
             and abs((eta - old_eta[w]).total_seconds()) >= ETA_MOVE_MINUTES * 60
         ]
-        touched |= (old_ids ^ new_ids) | {
+        touched |= ((old_ids ^ new_ids) - kept) | {
             w for w, number, _ in new if number in {m[0] for m in moved}
         }
         changes.append(
@@ -102,15 +106,15 @@ def route_plan_diff(*, plan: RoutePlan) -> PlanDiff:
                 before=[n for _, n, _ in old],
                 after=[n for _, n, _ in new],
                 added=[n for w, n, _ in new if w not in old_ids],
-                removed=[n for w, n, _ in old if w not in new_ids],
+                removed=[n for w, n, _ in old if w not in new_ids and w not in kept],
                 moved=moved,
             )
         )
     planned_before = {w for stops in before.values() for w, _, _ in stops}
     newly_unassigned = list(
-        plan.unassigned.filter(work_order_id__in=planned_before).values_list(
-            "work_order__number", flat=True
-        )
+        plan.unassigned.filter(work_order_id__in=planned_before)
+        .exclude(reason=UnassignedReason.KEPT)
+        .values_list("work_order__number", flat=True)
     )
     return PlanDiff(
         baseline=label,
