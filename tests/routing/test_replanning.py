@@ -365,3 +365,28 @@ def test_admin_applies_one_route(world, plan_date, morning, client, dispatcher):
     assert near_bob.assigned_technician == bob and near_ann.assigned_technician is None
     page = client.get(url).content.decode()
     assert "route applied" in page and ann.pk != bob.pk
+
+
+def test_applying_one_route_leaves_the_other_routes_assignments_as_they_are(
+    world, plan_date, morning
+):
+    """The combined plan copies Bob's route from the plan applied before; applying Ann's route
+    must not write Bob's copied stops back onto the work orders (a job moved by hand since
+    stays where the dispatcher put it)."""
+    ann = world.technician("Ann", "downtown")
+    bob = world.technician("Bob", "golden")
+    cat = world.technician("Cat", "arvada")
+    world.job("capitol_hill", window=(at(plan_date, 9), at(plan_date, 11)))
+    golden = world.job("golden", window=(at(plan_date, 13), at(plan_date, 15)))
+    first = plan(world, plan_date, morning)
+    route_plan_apply(plan=first, by=None, now=morning, confirm=True)
+    golden.refresh_from_db()
+    assert golden.assigned_technician == bob
+    work_order_assign(work_order=golden, technician=cat, by=None)  # the dispatcher's call
+    draft = plan(world, plan_date, morning)
+    combined = route_plan_apply(
+        plan=draft, by=None, technician_ids=[ann.pk], confirm=True, now=morning
+    )
+    golden.refresh_from_db()
+    assert golden.assigned_technician == cat
+    assert combined.status == RoutePlan.Status.APPLIED

@@ -80,7 +80,7 @@ def route_plan_apply(
         raise ApplyNeedsConfirmation(changes)
     target = locked if chosen is None else _combined(locked, chosen, by, now)
     diff = route_plan_diff(plan=target)  # against the applied plan, before it is superseded
-    notes = _write(target, changes, by, label=f"Route plan #{locked.pk}")
+    notes = _write(target, changes, by, label=f"Route plan #{locked.pk}", only=chosen)
     RoutePlan.objects.filter(
         business_id=locked.business_id, date=locked.date, status=RoutePlan.Status.APPLIED
     ).update(status=RoutePlan.Status.SUPERSEDED)
@@ -124,11 +124,17 @@ def _chosen(plan: RoutePlan, technician_ids: Collection[int] | None) -> set[int]
     return chosen
 
 
-def _write(target: RoutePlan, changes: list[JobChange], by, *, label: str) -> list[str]:
-    """The work-order writes: assign, give a window, schedule; unassign what the plan drops."""
+def _write(
+    target: RoutePlan, changes: list[JobChange], by, *, label: str, only: set[int] | None
+) -> list[str]:
+    """The work-order writes: assign, give a window, schedule; unassign what the plan drops.
+    With `only`, just those technicians' stops: the others' routes were copied from the plan
+    applied before and are not this apply's to rewrite (a job reassigned by hand since stays)."""
     notes: list[str] = []
     by_job = {c.work_order_id: c for c in changes}
     stops = target.stops.select_related("technician").order_by("technician_id", "sequence")
+    if only is not None:
+        stops = stops.filter(technician_id__in=only)
     for stop in stops:
         order = WorkOrder.objects.select_for_update().get(pk=stop.work_order_id)
         if order.status not in OPEN:
