@@ -7,6 +7,8 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
+from apps.core.views import home
+
 # Staff sign in through allauth (MFA-capable) rather than the bare admin login form.
 admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = "Thorbis Integrations Hub"
@@ -14,6 +16,7 @@ admin.site.site_title = "Thorbis"
 admin.site.index_title = "Dispatch and integrations"
 
 urlpatterns = [
+    path("", home, name="home"),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("api/v1/", include("apps.core.api.urls")),

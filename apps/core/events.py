@@ -127,6 +127,20 @@ class BusinessTimezoneChanged:
     occurred_at: dt.datetime
 
 
+class WorkOrderLineChanged:
+    """A part, labour or fee line of an open work order; change is one of LINE_CHANGES."""
+
+    business_id: int
+    work_order_id: int
+    line_id: int
+    change: str
+    changed_by_id: int | None
+    occurred_at: dt.datetime
+
+
+LINE_CHANGES = frozenset({"added", "updated", "removed"})
+
+
 def subscribe(event_type: type[E]) -> Callable[[Callable[[E], None]], Callable[[E], None]]:
     """Decorator: call the function with every event of this type, after commit."""
 

@@ -63,37 +63,52 @@ def _skills(plan, work_order_ids) -> dict[int, set[int]]:
     return needed
 
 
+def _kept(tech, stop) -> bool:
+    """Under way or dispatched with this technician: the plan keeps it, it did not choose it."""
+    order = stop.work_order
+    if stop.fixed:
+        return True
+    return order.status == S.DISPATCHED and order.assigned_technician_id == tech.pk
+
+
 def _skills_and_parts(tech, route, needed) -> list[str]:
     problems = []
     have = {s.pk for s in tech.skills.all()}
     for stop in route:
-        if stop.fixed:
-            continue  # already under way: the plan did not choose it
+        if _kept(tech, stop):
+            continue  # the dispatcher chose it; a missing skill is their call (a plan warning)
         missing = needed.get(stop.work_order_id, set()) - have
         if missing:
             problems.append(f"{tech} lacks a skill {stop.work_order.number} needs.")
     stock = dict(VanStock.objects.filter(technician=tech).values_list("part_id", "quantity"))
+    kept = {s.work_order_id for s in route if _kept(tech, s)}
     use: dict[int, int] = defaultdict(int)
-    for part_id, qty in WorkOrderPart.objects.filter(
-        work_order_id__in=[s.work_order_id for s in route if not s.fixed]
-    ).values_list("part_id", "quantity"):
-        use[part_id] += qty
+    reserved: dict[int, int] = defaultdict(int)
+    for wo_id, part_id, qty in WorkOrderPart.objects.filter(
+        work_order_id__in=[s.work_order_id for s in route]
+    ).values_list("work_order_id", "part_id", "quantity"):
+        (reserved if wo_id in kept else use)[part_id] += qty
     for part_id, qty in use.items():
-        if stock.get(part_id, 0) < qty:
+        # Kept jobs take what they need from the van first; the plan's choices share the rest.
+        left = max(0, stock.get(part_id, 0) - reserved.get(part_id, 0))
+        if left < qty:
             problems.append(
-                f"{tech}'s van has {stock.get(part_id, 0)} of part {part_id}; the route needs {qty}."
+                f"{tech}'s van has {left} of part {part_id} left for the plan; the route needs "
+                f"{qty}."
             )
     return problems
 
 
 def _fixed(tech, route) -> list[str]:
     problems = []
-    for index, stop in enumerate(route):
+    planned_before = False  # a stop the plan chose comes earlier in the route
+    for stop in route:
         under_way = stop.work_order.status in (S.EN_ROUTE, S.ON_SITE)
         if under_way and stop.work_order.assigned_technician_id != tech.pk:
             problems.append(f"{stop.work_order.number} is under way with someone else.")
-        if under_way and index > 0 and route[index - 1].work_order.status != S.ON_SITE:
+        if under_way and planned_before:
             problems.append(f"{stop.work_order.number} is under way but not {tech}'s next stop.")
+        planned_before = planned_before or not under_way
     return problems
 
 
@@ -149,7 +164,10 @@ def _clock(plan, tech, route) -> list[str]:
                 f"{stop.service_start:%H:%M}."
             )
         late = order.arrival_window_end and begin > order.arrival_window_end + TOLERANCE
-        if late and not stop.fixed:  # a job under way is where it is; the plan did not choose
+        # A job under way is where it is; a window that had closed when the plan was made is
+        # missed already (the job is planned as soon as possible), not a promise the plan broke.
+        missed = order.arrival_window_end and order.arrival_window_end <= plan.planned_at
+        if late and not stop.fixed and not missed:
             problems.append(f"{order.number} starts after its window closes.")
         clock, here = begin + dt.timedelta(minutes=_minutes(stop)), index
     if lunch.pending:

@@ -116,11 +116,15 @@ class RouteStop(BusinessOwned):
 
 
 class UnassignedReason(models.TextChoices):
-    NO_SKILL = "no_skill", "No technician with the skill"
-    NO_PARTS = "no_parts", "No technician with the parts"
-    NO_TIME = "no_time", "No time in the window"
-    NO_LOCATION = "no_location", "The location has no coordinates"
-    NO_TECHNICIAN = "no_technician", "No technician works that day"
+    """Short labels; RouteUnassigned.detail says the rest in words (who, which part, when)."""
+
+    NO_SKILL = "no_skill", "Skill missing"
+    NO_PARTS = "no_parts", "Parts missing"
+    NO_TIME = "no_time", "No time"
+    NO_LOCATION = "no_location", "Address not on the map"
+    NO_TECHNICIAN = "no_technician", "Nobody working"
+    # Under way or dispatched: stays with its technician; applying the plan leaves it alone.
+    KEPT = "kept", "Stays with its technician"
 
 
 class RouteUnassigned(BusinessOwned):

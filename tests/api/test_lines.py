@@ -32,6 +32,7 @@ def test_a_technician_adds_labour_to_their_job(tech_client, technician, dispatch
         "part": None,
         "taxable": True,
         "created_at": body["created_at"],
+        "editable": True,  # their own line, on their open job
     }
     assert line.work_order == work_order
     assert line.created_by == technician.user

@@ -16,6 +16,8 @@ OUR_PATHS = {
     "/api/v1/work-orders/{id}/": {"get"},
     "/api/v1/work-orders/{id}/transition/": {"post"},
     "/api/v1/work-orders/{id}/lines/": {"post"},
+    "/api/v1/work-orders/{id}/lines/{line_id}/": {"patch", "delete"},
+    "/api/v1/": {"get"},
 }
 
 
@@ -42,6 +44,13 @@ def test_the_schema_documents_filters_and_bodies(schema):
     assert {"date", "status", "priority", "assigned_technician", "ordering", "page"} <= params
     lines = schema["paths"]["/api/v1/work-orders/{id}/lines/"]["post"]
     assert set(lines["responses"]) >= {"201", "400", "404"}
+    line = schema["paths"]["/api/v1/work-orders/{id}/lines/{line_id}/"]
+    assert set(line["patch"]["responses"]) >= {"200", "400", "403", "404"}
+    assert set(line["delete"]["responses"]) >= {"204", "400", "403", "404"}
+    [line_id] = [p for p in line["patch"]["parameters"] if p["name"] == "line_id"]
+    assert line_id["schema"]["type"] == "integer"
+    apply = schema["paths"]["/api/v1/routing/plans/{id}/apply/"]["post"]
+    assert set(apply["responses"]) >= {"200", "409"}
     token = schema["paths"]["/api/v1/auth/token/"]["post"]
     assert "token" in schema["components"]["schemas"]["AuthToken"]["properties"]
     assert "security" not in token  # signing in needs no prior credentials

@@ -45,8 +45,8 @@ def test_optimize_day_makes_a_draft_and_shows_it(office, day, plan_date, dispatc
     review = office.get(response["Location"]).content.decode()
     assert "<svg" in review and "<polyline" in review  # the routes, drawn
     assert "Ann Tech" in review and "No cooling" in review and "09:00-11:00" in review
-    assert "Panel install" in review and "No technician with the skill" in review
-    assert "Needs Solar" in review
+    assert "Panel install" in review and "Skill missing" in review
+    assert "No technician has the &#x27;Solar&#x27; skill" in review
     assert 'value="apply"' in review and "What applying changes" in review
 
 

@@ -6,6 +6,7 @@ Every plan made here goes through the independent checker (apps.routing.checks).
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -78,9 +79,20 @@ def test_every_unassigned_job_has_the_right_reason(world, plan_date, morning):
         too_early.number: R.NO_TIME,
     }
     details = dict(result.unassigned.values_list("reason", "detail"))
-    assert "Solar" in details[R.NO_SKILL]
-    assert "Part RARE-VALVE" in details[R.NO_PARTS]
-    assert "05:00 and 06:30" in details[R.NO_TIME]
+    # In the dispatcher's words, naming the skill, the part, the window and who comes closest.
+    assert details[R.NO_SKILL] == (
+        "No technician has the 'Solar' skill: add it to a technician or change the job's "
+        "required skills."
+    )
+    assert details[R.NO_PARTS] == (
+        "Parts: needs 1 \u00d7 Part RARE-VALVE, not on any qualified technician's van."
+    )
+    assert details[R.NO_LOCATION].startswith("The address has no map position")
+    assert re.fullmatch(
+        "Its 5\u20136:30 AM window cannot be reached: the nearest free technician "
+        r"\(Ann Tech\) arrives at 8:\d\d AM\.",
+        details[R.NO_TIME],
+    )
     assert route_of(result, result.routes.get().technician) == [fits.number]
 
 

@@ -18,7 +18,12 @@ from apps.core.services.work_orders import (
 from apps.routing.events import RoutePlanApplied
 from apps.routing.models import RoutePlan
 from apps.routing.services.diff import route_plan_diff
-from apps.routing.services.plans import route_plan_apply, route_plan_create, route_plan_discard
+from apps.routing.services.plans import (
+    ApplyNeedsConfirmation,
+    route_plan_apply,
+    route_plan_create,
+    route_plan_discard,
+)
 from tests import factories as f
 
 from .conftest import DENVER, assert_feasible, at, route_of
@@ -151,7 +156,19 @@ def test_a_booked_job_that_no_longer_fits_goes_back_to_the_queue(world, plan_dat
     work_order_transition(work_order=job, to_status=S.SCHEDULED, by=None)
     plan = make(world, plan_date, morning)
     assert plan.unassigned.get().work_order == job
-    route_plan_apply(plan=plan, by=None, now=morning)
+    with pytest.raises(ApplyNeedsConfirmation) as refused:
+        route_plan_apply(plan=plan, by=None, now=morning)
+    [change] = refused.value.changes
+    assert (change.number, change.from_name, change.to_technician_id) == (
+        job.number,
+        str(ann),
+        None,
+    )
+    assert "1 job" in refused.value.message and refused.value.code == "confirmation_required"
+    job.refresh_from_db()
+    plan.refresh_from_db()
+    assert (job.status, job.assigned_technician, plan.status) == (S.SCHEDULED, ann, "draft")
+    route_plan_apply(plan=plan, by=None, now=morning, confirm=True)
     job.refresh_from_db()
     assert (job.status, job.assigned_technician) == (S.NEW, None)
     assert job.arrival_window_start == at(plan_date, 13)  # the promise stays for the dispatcher

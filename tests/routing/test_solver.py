@@ -145,7 +145,7 @@ def test_malformed_problems_are_refused_with_a_reason():
         problem([], distances=np.zeros((2, 3)))
     with pytest.raises(ProblemError, match="window ends before"):
         problem([Visit(key="x", location=1, early=5, late=1)])
-    with pytest.raises(ProblemError, match="both have to be the first"):
+    with pytest.raises(ProblemError, match="both have to be stop 1"):
         problem(
             [Visit(key="x", location=1, first_on=0), Visit(key="y", location=2, first_on=0)],
             [Vehicle(key=0, start=0, end=0, latest_start=0)],

@@ -27,6 +27,7 @@ class BusinessAdmin(admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("name", "slug", "timezone", "currency")}),
         ("Phones", {"fields": ("main_phone", "emergency_phone")}),
+        ("Limits on one line", {"fields": ("line_quantity_max", "line_amount_max")}),
         (
             "Document numbers",
             {"fields": ("work_order_sequence", "invoice_sequence"), "classes": ["collapse"]},

@@ -2,12 +2,35 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
+from apps.core.errors import DomainError
 from apps.core.models import LineItem, WorkOrderPart, WorkOrderStatusChange
 from apps.core.models.work_orders import LINE_EDITABLE_STATUSES
+from apps.core.services.work_order_lines import work_order_line_remove, work_order_line_update
 
-from .base import ReadOnlyAdminMixin, ReadOnlyInlineMixin, TenantScopedAdmin, TenantTabularInline
+from .base import (
+    ReadOnlyAdminMixin,
+    ReadOnlyInlineMixin,
+    ServiceRefusal,
+    TenantScopedAdmin,
+    TenantTabularInline,
+)
+
+# Fields of a line the office edits, passed to work_order_line_update when they changed.
+EDITABLE_LINE_FIELDS = (
+    "description",
+    "quantity",
+    "unit_price",
+    "taxable",
+    "kind",
+    "part",
+    "category",
+)
+
+
+def line_changes(line: LineItem, changed: list[str]) -> dict:
+    return {name: getattr(line, name) for name in changed if name in EDITABLE_LINE_FIELDS}
 
 
 def lines_editable(work_order) -> bool:
@@ -104,6 +127,31 @@ class LineItemAdmin(TenantScopedAdmin):
         if obj is not None and (obj.invoice_id or not lines_editable(obj.work_order)):
             return False
         return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and (obj.invoice_id or not lines_editable(obj.work_order)):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    # Through the services: the business's ceilings, the open-job rule and the event apply
+    # here as on site.
+    def save_model(self, request, obj, form, change):
+        try:
+            work_order_line_update(
+                line=obj, by=request.user, **line_changes(obj, form.changed_data)
+            )
+        except DomainError as exc:
+            raise ServiceRefusal(exc) from exc
+
+    def delete_model(self, request, obj):
+        try:
+            work_order_line_remove(line=obj, by=request.user)
+        except DomainError as exc:
+            self.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for line in queryset:
+            self.delete_model(request, line)
 
 
 @admin.register(WorkOrderPart)

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from apps.core.errors import DomainError
 from apps.core.models import LineItem, Priority, WorkOrder, WorkOrderStatus
 from apps.core.services.billing import invoice_create_for_work_order
+from apps.core.services.work_order_lines import work_order_line_remove, work_order_line_update
 from apps.core.services.work_orders import (
     work_order_assign,
     work_order_create,
@@ -21,7 +22,12 @@ from apps.core.services.work_orders import (
 
 from .base import ServiceRefusal, TenantModelForm, TenantScopedAdmin
 from .display import AMBER, BLUE, GRAY, GREEN, ORANGE, PURPLE, RED, badge
-from .work_order_lines import LineItemInline, StatusChangeInline, WorkOrderPartInline
+from .work_order_lines import (
+    LineItemInline,
+    StatusChangeInline,
+    WorkOrderPartInline,
+    line_changes,
+)
 
 S = WorkOrderStatus
 STATUS_COLORS = {
@@ -285,9 +291,17 @@ class WorkOrderAdmin(TenantScopedAdmin):
             return super().save_formset(request, form, formset, change)
         formset.save(commit=False)
         for line in formset.deleted_objects:
-            line.delete()
-        for line, _fields in formset.changed_objects:
-            line.save()
+            try:
+                work_order_line_remove(line=line, by=request.user)
+            except DomainError as exc:
+                refusal = DomainError(f"Line “{line.description}”: {exc.message}")
+                raise ServiceRefusal(refusal, field=None) from exc
+        for line, fields in formset.changed_objects:
+            try:
+                work_order_line_update(line=line, by=request.user, **line_changes(line, fields))
+            except DomainError as exc:
+                refusal = DomainError(f"Line “{line.description}”: {exc.message}")
+                raise ServiceRefusal(refusal, field=None) from exc
         added = []
         for line in formset.new_objects:
             try:

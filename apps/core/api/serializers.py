@@ -26,7 +26,9 @@ from apps.core.models import (
     WorkOrderPart,
     WorkOrderStatus,
 )
-from apps.core.models.work_orders import ALLOWED_TRANSITIONS, TECHNICIAN_TRANSITIONS
+from apps.core.models.work_orders import ALLOWED_TRANSITIONS
+from apps.core.services.work_order_lines import line_change_refusal
+from apps.core.services.work_orders import transition_moves_for
 from apps.core.tenancy import scoped
 
 
@@ -216,6 +218,9 @@ class LineSerializer(serializers.ModelSerializer):
     amount = serializers.DecimalField(
         max_digits=14, decimal_places=2, read_only=True, help_text="quantity x unit_price"
     )
+    editable = serializers.SerializerMethodField(
+        help_text="Whether you may change or remove this line now (PATCH / DELETE)."
+    )
 
     class Meta:
         model = LineItem
@@ -229,8 +234,16 @@ class LineSerializer(serializers.ModelSerializer):
             "part",
             "taxable",
             "created_at",
+            "editable",
         ]
         read_only_fields = fields
+
+    def get_editable(self, line: LineItem) -> bool:
+        request = self.context.get("request")
+        work_order = self.context.get("work_order") or line.work_order
+        if request is None or work_order is None:
+            return False
+        return line_change_refusal(line=line, work_order=work_order, by=request.user) is None
 
 
 class RequiredPartSerializer(serializers.ModelSerializer):
@@ -299,17 +312,28 @@ class WorkOrderDetailSerializer(WorkOrderListSerializer):
         read_only_fields = fields
 
     def get_allowed_next_statuses(self, work_order: WorkOrder) -> list[str]:
-        """The moves the caller may offer: the state machine, narrowed to field moves for a
-        technician (the same constant work_order_transition enforces)."""
-        allowed = ALLOWED_TRANSITIONS[work_order.status]
+        """The moves the caller may offer: the state machine, narrowed to field moves on their
+        own job for a technician (the rule work_order_transition enforces)."""
         request = self.context.get("request")
         user = getattr(request, "user", None)
-        if user is not None and not (user.is_superuser or user.is_office_staff):
-            allowed = allowed & TECHNICIAN_TRANSITIONS
-        return sorted(allowed)
+        if user is None:
+            return sorted(ALLOWED_TRANSITIONS[work_order.status])
+        return transition_moves_for(work_order, user)
 
 
 # --- Input ---------------------------------------------------------------------------------------
+@extend_schema_serializer(component_name="LineChange")
+class LinePatchInput(serializers.Serializer):
+    """The fields of a line that can be changed; leave out what stays as it is."""
+
+    description = serializers.CharField(max_length=300, required=False)
+    quantity = serializers.DecimalField(
+        max_digits=10, decimal_places=3, min_value=Decimal("0.001"), required=False
+    )
+    unit_price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, min_value=Decimal("0"), required=False
+    )
+    taxable = serializers.BooleanField(required=False)
 
 
 # Request-only serializers; named so the schema reads WorkOrderTransitionRequest / LineRequest and

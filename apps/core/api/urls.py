@@ -4,11 +4,13 @@ from django.urls import include, path
 from rest_framework.routers import SimpleRouter
 
 from apps.core.api import views
+from apps.core.api.root import ApiRootView
 
 router = SimpleRouter()
 router.register("work-orders", views.WorkOrderViewSet, basename="work-order")
 
 urlpatterns = [
+    path("", ApiRootView.as_view(), name="api-root"),
     path("auth/token/", views.TokenObtainView.as_view(), name="api-token-obtain"),
     path("me/", views.MeView.as_view(), name="api-me"),
     *router.urls,

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from django.db.models import F, Prefetch, QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import mixins, status
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,6 +27,7 @@ from apps.core.api.mixins import BusinessContextMixin, BusinessScopedViewSetMixi
 from apps.core.api.serializers import (
     ApiErrorSerializer,
     LineInput,
+    LinePatchInput,
     LineSerializer,
     MeSerializer,
     TransitionInput,
@@ -28,8 +35,13 @@ from apps.core.api.serializers import (
     WorkOrderListSerializer,
 )
 from apps.core.api.sign_in import SignInTokenSerializer
-from apps.core.models import Equipment, Technician, WorkOrder, WorkOrderPart
-from apps.core.services.work_orders import work_order_line_add, work_order_transition
+from apps.core.models import Equipment, LineItem, Technician, WorkOrder, WorkOrderPart
+from apps.core.services.work_order_lines import (
+    work_order_line_add,
+    work_order_line_remove,
+    work_order_line_update,
+)
+from apps.core.services.work_orders import work_order_transition
 from apps.core.tenancy import scoped
 
 ERROR_400 = OpenApiResponse(ApiErrorSerializer, description="Refused or invalid input.")
@@ -40,6 +52,12 @@ ERROR_404 = OpenApiResponse(
 ERROR_429 = OpenApiResponse(
     ApiErrorSerializer, description="Too many attempts; try again after Retry-After seconds."
 )
+ERROR_403 = OpenApiResponse(ApiErrorSerializer, description="Not yours to change.")
+ERROR_404_LINE = OpenApiResponse(
+    ApiErrorSerializer,
+    description="No such work order or line in your business (another business's looks the same).",
+)
+LINE_ID = OpenApiParameter("line_id", int, OpenApiParameter.PATH, description="The line's id.")
 
 
 class TokenObtainThrottle(AnonRateThrottle):
@@ -140,6 +158,8 @@ class WorkOrderViewSet(
             return TransitionInput
         if self.action == "lines":
             return LineInput
+        if self.action == "line":
+            return LinePatchInput
         return WorkOrderDetailSerializer
 
     def get_serializer_context(self):
@@ -151,6 +171,11 @@ class WorkOrderViewSet(
 
     @extend_schema(
         summary="Move the work order to another status",
+        description=(
+            "Safe to retry: asking again for the status the work order was just moved to (a "
+            "double tap, a retry after a lost answer) answers 200 with the current state and "
+            "records nothing twice. A refusal lists only the moves you may make."
+        ),
         request=TransitionInput,
         responses={200: WorkOrderDetailSerializer, 400: ERROR_400, 404: ERROR_404},
     )
@@ -164,6 +189,7 @@ class WorkOrderViewSet(
             to_status=payload.validated_data["status"],
             by=request.user,
             note=payload.validated_data["note"],
+            allow_repeat=True,
         )
         return Response(self._detail(work_order))
 
@@ -188,4 +214,54 @@ class WorkOrderViewSet(
             taxable=data["taxable"],
             by=request.user,
         )
-        return Response(LineSerializer(line).data, status=status.HTTP_201_CREATED)
+        body = LineSerializer(
+            line, context={**self.get_serializer_context(), "work_order": work_order}
+        )
+        return Response(body.data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        methods=["PATCH"],
+        summary="Change a line added on site (description, quantity, price, taxable)",
+        description=(
+            "While the work order is open and the line is not on an invoice. Office staff may "
+            "change any line; a technician only lines they added on a job assigned to them. "
+            "Quantity and amount are held to the business's ceilings."
+        ),
+        parameters=[LINE_ID],
+        request=LinePatchInput,
+        responses={200: LineSerializer, 400: ERROR_400, 403: ERROR_403, 404: ERROR_404_LINE},
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        summary="Remove a line added on site",
+        description="The same rule as changing it.",
+        parameters=[LINE_ID],
+        request=None,
+        responses={204: None, 400: ERROR_400, 403: ERROR_403, 404: ERROR_404_LINE},
+    )
+    @action(detail=True, methods=["patch", "delete"], url_path=r"lines/(?P<line_id>-?[0-9]+)")
+    def line(self, request: Request, pk: str | None = None, line_id: str | None = None):
+        work_order = self.get_object()
+        # Looked up on this work order of this business only: another work order's or another
+        # business's line id answers exactly like one that does not exist.
+        line = LineItem.objects.filter(
+            business=self.business, work_order=work_order, pk=_int_or_none(line_id)
+        ).first()
+        if line is None:
+            raise NotFound("No such line on this work order.")
+        if request.method == "DELETE":
+            work_order_line_remove(line=line, by=request.user)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        payload = LinePatchInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        line = work_order_line_update(line=line, by=request.user, **payload.validated_data)
+        body = LineSerializer(
+            line, context={**self.get_serializer_context(), "work_order": work_order}
+        )
+        return Response(body.data)
+
+
+def _int_or_none(value: str | None) -> int | None:
+    # Beyond a 64-bit id no row can match, and the database must not be asked.
+    number = int(value) if value and value.isdigit() else None
+    return number if number is not None and number < 2**63 else None

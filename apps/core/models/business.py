@@ -1,5 +1,7 @@
+from decimal import Decimal
+
 from django.contrib.auth.models import AbstractUser
-from django.core.validators import RegexValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from phonenumber_field.modelfields import PhoneNumberField
 from timezone_field import TimeZoneField
@@ -24,6 +26,25 @@ class Business(Timestamped):
     # row lock so two dispatchers never get the same number.
     work_order_sequence = models.PositiveIntegerField(default=0, editable=False)
     invoice_sequence = models.PositiveIntegerField(default=0, editable=False)
+    # Ceilings on one line of a work order or invoice, so a slip of the thumb on site (a
+    # quantity of 9,999,999) is refused instead of becoming a $239,999,976 line.
+    line_quantity_max = models.DecimalField(
+        "largest quantity on one line",
+        max_digits=10,
+        decimal_places=3,
+        default=Decimal("1000"),
+        validators=[MinValueValidator(Decimal("0.001"))],
+        help_text="A line with more than this quantity is refused, on site and in the office.",
+    )
+    line_amount_max = models.DecimalField(
+        "largest amount of one line",
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("100000.00"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+        help_text="A line worth more than this (quantity x unit price, in the business's "
+        "currency) is refused.",
+    )
 
     class Meta:
         verbose_name_plural = "businesses"

@@ -14,6 +14,7 @@ from django.utils import timezone
 from apps.core import events
 from apps.core.errors import DomainError
 from apps.core.models import (
+    Business,
     Invoice,
     InvoiceStatus,
     LineItem,
@@ -23,6 +24,7 @@ from apps.core.models import (
     WorkOrderStatus,
 )
 from apps.core.money import CENT, ZERO, cents, money_sum
+from apps.core.services.work_order_lines import line_limits_check
 from apps.core.services.work_orders import work_order_transition
 
 PAYABLE_STATUSES = frozenset({InvoiceStatus.OPEN, InvoiceStatus.OVERDUE})
@@ -137,6 +139,12 @@ def _check_line(line: LineItem, business_id: int) -> None:
         raise DomainError("The unit price cannot be negative.", field="unit_price")
     if unit_price != unit_price.quantize(CENT):
         raise DomainError("The unit price cannot have fractions of a cent.", field="unit_price")
+    # The same ceilings as on the work order: one mistyped line must not bill a fortune.
+    line_limits_check(
+        business=Business.objects.get(pk=business_id),
+        quantity=Decimal(line.quantity),
+        unit_price=unit_price,
+    )
 
 
 def _after_line_change(locked: Invoice, by: User | None) -> None:

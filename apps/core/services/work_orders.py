@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import F
@@ -15,8 +14,6 @@ from apps.core.models import (
     ALLOWED_TRANSITIONS,
     Business,
     Customer,
-    LineItem,
-    Part,
     Priority,
     ServiceCategory,
     ServiceLocation,
@@ -27,6 +24,8 @@ from apps.core.models import (
     WorkOrderStatusChange,
 )
 from apps.core.models.work_orders import LINE_EDITABLE_STATUSES, TECHNICIAN_TRANSITIONS
+
+from .work_order_lines import work_order_line_add  # noqa: F401  (its home before it grew)
 
 S = WorkOrderStatus
 
@@ -107,26 +106,50 @@ def _check_window(start: dt.datetime | None, end: dt.datetime | None) -> None:
         )
 
 
+def transition_moves_for(work_order: WorkOrder, by: User | None) -> list[str]:
+    """The moves `by` may make from the work order's status: everything the state machine
+    allows for the office, the field moves on their own job for a technician."""
+    allowed = ALLOWED_TRANSITIONS[work_order.status]
+    if by is None or by.is_superuser or by.is_office_staff:
+        return sorted(allowed)
+    technician = work_order.assigned_technician
+    if technician is None or technician.user_id != by.pk:
+        return []
+    return sorted(allowed & TECHNICIAN_TRANSITIONS)
+
+
+def _allowed_text(work_order: WorkOrder, by: User | None) -> str:
+    # Only the moves this person may make: a technician is not told about office-only moves.
+    moves = transition_moves_for(work_order, by)
+    if moves:
+        return f"Allowed next: {', '.join(moves)}."
+    if not ALLOWED_TRANSITIONS[work_order.status]:
+        return "Allowed next: none (final status)."
+    return "There is no move you can make from here."
+
+
+def _check_role(work_order: WorkOrder, to_status: str, by: User | None) -> None:
+    if by is None or by.is_superuser or by.is_office_staff:
+        return
+    if work_order.assigned_technician_id is None or work_order.assigned_technician.user_id != by.pk:
+        raise TransitionRefused("Only the assigned technician can move this work order.")
+    if to_status not in TECHNICIAN_TRANSITIONS:
+        raise TransitionRefused(
+            f"Only the office can mark a work order {S(to_status).label.lower()}. "
+            f"{_allowed_text(work_order, by)}"
+        )
+
+
 def _guard(work_order: WorkOrder, to_status: str, by: User | None) -> None:
     if to_status not in S.values:
         raise TransitionRefused(f"'{to_status}' is not a work order status.")
     current = work_order.status
     if to_status not in ALLOWED_TRANSITIONS[current]:
-        allowed = ", ".join(sorted(ALLOWED_TRANSITIONS[current])) or "none (final status)"
         raise TransitionRefused(
             f"A work order that is {S(current).label.lower()} cannot become "
-            f"{S(to_status).label.lower()}. Allowed next: {allowed}."
+            f"{S(to_status).label.lower()}. {_allowed_text(work_order, by)}"
         )
-    if by is not None and not by.is_superuser and not by.is_office_staff:
-        if to_status not in TECHNICIAN_TRANSITIONS:
-            raise TransitionRefused(
-                f"Only the office can mark a work order {S(to_status).label.lower()}."
-            )
-        if (
-            work_order.assigned_technician_id is None
-            or work_order.assigned_technician.user_id != by.pk
-        ):
-            raise TransitionRefused("Only the assigned technician can move this work order.")
+    _check_role(work_order, to_status, by)
     if to_status == S.SCHEDULED and not work_order.arrival_window_start:
         raise TransitionRefused("Set an arrival window before scheduling.")
     if to_status in (S.DISPATCHED, S.EN_ROUTE, S.ON_SITE) and not work_order.assigned_technician_id:
@@ -135,12 +158,20 @@ def _guard(work_order: WorkOrder, to_status: str, by: User | None) -> None:
 
 @transaction.atomic
 def work_order_transition(
-    *, work_order: WorkOrder, to_status: str, by: User | None, note: str = ""
+    *,
+    work_order: WorkOrder,
+    to_status: str,
+    by: User | None,
+    note: str = "",
+    allow_repeat: bool = False,
 ) -> WorkOrder:
     """Move a work order to a new status, record who did it, and publish the event after commit.
 
     The row is locked and re-read first, so two people moving the same order at once are
-    serialised and the second sees the first's result.
+    serialised and the second sees the first's result. With `allow_repeat` (the API), asking
+    for the status the order was just moved to is a retry (a double tap, an answer lost on a
+    bad network): the order comes back as it is, with no second history row and no event,
+    if this person may make that move at all.
     """
     # of=("self",): PostgreSQL refuses FOR UPDATE on the nullable side of the technician join,
     # and only the work order row needs the lock.
@@ -149,6 +180,11 @@ def work_order_transition(
         .select_related("assigned_technician")
         .get(pk=work_order.pk)
     )
+    repeat = allow_repeat and locked.status == to_status and to_status in S.values
+    if repeat and locked.status_changes.exists():
+        _check_role(locked, to_status, by)
+        work_order.status, work_order.completed_at = locked.status, locked.completed_at
+        return locked
     _guard(locked, to_status, by)
     from_status = locked.status
     locked.status = to_status
@@ -208,53 +244,6 @@ def work_order_assign(
     )
     work_order.assigned_technician = technician
     return locked
-
-
-@transaction.atomic
-def work_order_line_add(
-    *,
-    work_order: WorkOrder,
-    kind: str,
-    description: str,
-    quantity: Decimal,
-    unit_price: Decimal | None = None,
-    part: Part | None = None,
-    category: ServiceCategory | None = None,
-    taxable: bool = True,
-    by: User | None = None,
-) -> LineItem:
-    """Parts and labour added on site. Refused once the job is closed (completed or later)."""
-    locked = WorkOrder.objects.select_for_update().get(pk=work_order.pk)
-    if locked.status not in LINE_EDITABLE_STATUSES:
-        raise DomainError(
-            f"Lines cannot be added to a work order that is {S(locked.status).label.lower()}."
-        )
-    _same_business(locked.business, part, category)
-    if kind not in LineItem.Kind.values:
-        raise DomainError(f"'{kind}' is not a line kind.", field="kind")
-    if quantity is None or Decimal(quantity) <= 0:
-        raise DomainError("Quantity must be greater than zero.", field="quantity")
-    if unit_price is None:
-        if part is None:
-            raise DomainError(
-                "A unit price is required unless a part from the catalogue is given.",
-                field="unit_price",
-            )
-        unit_price = part.unit_price
-    if Decimal(unit_price) < 0:
-        raise DomainError("The unit price cannot be negative.", field="unit_price")
-    return LineItem.objects.create(
-        business_id=locked.business_id,
-        work_order=locked,
-        kind=kind,
-        description=description or (part.name if part else ""),
-        quantity=Decimal(quantity),
-        unit_price=Decimal(unit_price),
-        part=part,
-        category=category or (part.category if part else None) or locked.category,
-        taxable=taxable,
-        created_by=by,
-    )
 
 
 @transaction.atomic

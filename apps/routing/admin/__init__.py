@@ -3,6 +3,9 @@ changes) with apply and discard, and the technicians' recent positions."""
 
 from __future__ import annotations
 
+import datetime as dt
+import zoneinfo
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -20,9 +23,14 @@ from apps.routing.models import RoutePlan, TechnicianLocation
 from apps.routing.planning.inputs import planning_date_check
 from apps.routing.planning.policy import policy as current_policy
 from apps.routing.services.diff import route_plan_diff
-from apps.routing.services.plans import route_plan_apply, route_plan_create, route_plan_discard
+from apps.routing.services.plans import (
+    ApplyNeedsConfirmation,
+    route_plan_apply,
+    route_plan_create,
+    route_plan_discard,
+)
 
-from .review import review_context
+from .review import local_changes, review_context
 
 STATUS_COLOURS = {
     RoutePlan.Status.DRAFT: BLUE,
@@ -143,8 +151,7 @@ class RoutePlanAdmin(TenantScopedAdmin):
             action = request.POST.get("action")
             try:
                 if action == "apply":
-                    route_plan_apply(plan=plan, by=request.user)
-                    messages.success(request, f"Plan #{plan.pk} applied.")
+                    return self._apply(request, plan)
                 elif action == "discard":
                     route_plan_discard(plan=plan, by=request.user)
                     messages.success(request, f"Plan #{plan.pk} discarded.")
@@ -169,6 +176,49 @@ class RoutePlanAdmin(TenantScopedAdmin):
             noon = dt.datetime.combine(plan.date, dt.time(12), tzinfo=zone)
             context["zone_label"] = zone_label(noon, zone)  # MDT for a July plan, MST in December
             return render(request, "admin/routing/routeplan/review.html", context)
+
+    def _apply(self, request, plan: RoutePlan):
+        """Apply all of the plan or one route. If that sends jobs back to the queue, nothing
+        changes until the dispatcher has read the list and confirmed."""
+        technicians = _technician_ids(request)
+        try:
+            applied = route_plan_apply(
+                plan=plan,
+                by=request.user,
+                technician_ids=technicians,
+                confirm=request.POST.get("confirm") == "yes",
+            )
+        except ApplyNeedsConfirmation as exc:
+            tz = zoneinfo.ZoneInfo(str(plan.business.timezone))
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"Confirm: apply plan #{plan.pk}",
+                "opts": self.model._meta,
+                "plan": plan,
+                "message": exc.message,
+                "changes": local_changes(exc.changes, tz),
+                "technicians": technicians or [],
+            }
+            return render(request, "admin/routing/routeplan/confirm_apply.html", context)
+        if technicians is None:
+            messages.success(request, f"Plan #{plan.pk} applied.")
+        else:
+            messages.success(
+                request,
+                f"Route applied: plan #{applied.pk} is now the day's plan. This draft stays open "
+                "for the other routes.",
+            )
+        return HttpResponseRedirect(reverse("admin:routing_routeplan_review", args=[plan.pk]))
+
+
+def _technician_ids(request) -> list[int] | None:
+    raw = request.POST.getlist("technician")
+    if not raw:
+        return None
+    try:
+        return [int(value) for value in raw]
+    except ValueError:
+        raise DomainError("Pick technicians who have a route in this plan.") from None
 
 
 @admin.register(TechnicianLocation)

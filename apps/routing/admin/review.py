@@ -6,8 +6,10 @@ import zoneinfo
 
 from django.db.models import Prefetch
 
-from apps.routing.models import RoutePlan, RouteStop, TechnicianRoute
-from apps.routing.services.diff import PlanDiff
+from apps.core.models import Priority
+from apps.routing.models import RoutePlan, RouteStop, TechnicianRoute, UnassignedReason
+from apps.routing.planning.explain import clock_text, window_text
+from apps.routing.services.diff import PlanDiff, route_plan_job_changes
 
 from .map import Track, colour, svg
 
@@ -64,12 +66,16 @@ def review_context(plan: RoutePlan, diff: PlanDiff | None) -> dict:
                         "start": s.service_start.astimezone(tz),
                         "departure": s.departure.astimezone(tz),
                         "window": _window(s, tz),
+                        # Closed before the plan was made: planned as soon as possible.
+                        "missed": bool(s.window_end and s.window_end <= plan.planned_at),
                     }
                     for s in stops
                 ],
             }
         )
-    unassigned = list(plan.unassigned.select_related("work_order__location"))
+    everything = list(plan.unassigned.select_related("work_order__location"))
+    kept = [u for u in everything if u.reason == UnassignedReason.KEPT]
+    unassigned = [u for u in everything if u.reason != UnassignedReason.KEPT]
     marks = [
         (
             f"{u.work_order.number}: {u.get_reason_display()}",
@@ -80,12 +86,17 @@ def review_context(plan: RoutePlan, diff: PlanDiff | None) -> dict:
         if u.work_order.location.latitude is not None
         and u.work_order.location.longitude is not None
     ]
+    draft = plan.status == RoutePlan.Status.DRAFT
     return {
         "plan": plan,
         "kpis": plan.kpis,
         "map": svg(tracks, marks),
         "rows": rows,
+        "emergencies": _emergencies(plan, rows, everything, tz),
+        "kept": kept,
         "unassigned": unassigned,
+        "job_changes": local_changes(route_plan_job_changes(plan=plan), tz) if draft else [],
+        "applied_technicians": set(plan.kpis.get("applied_technicians", [])),
         "diff": diff,
         "changed": [
             {
@@ -98,6 +109,36 @@ def review_context(plan: RoutePlan, diff: PlanDiff | None) -> dict:
             for c in (diff.changed if diff else [])
         ],
     }
+
+
+def _emergencies(plan: RoutePlan, rows, left_out, tz) -> list[dict]:
+    """Every emergency of the plan: who goes and when, or why nobody does."""
+    found = []
+    for row in rows:
+        for s in row["stops"]:
+            if s["stop"].work_order.priority == Priority.EMERGENCY:
+                found.append(
+                    {"order": s["stop"].work_order, "technician": row["technician"],
+                     "eta": clock_text(s["eta"], tz), "reason": None}
+                )  # fmt: skip
+    for item in left_out:
+        if item.work_order.priority == Priority.EMERGENCY:
+            found.append(
+                {"order": item.work_order, "technician": None, "eta": None, "reason": item}
+            )
+    return sorted(found, key=lambda e: (e["reason"] is None, e["order"].number))
+
+
+def local_changes(changes, tz) -> list[dict]:
+    """Job changes with their times as words in the business's zone (8-10 AM, 10:40 AM)."""
+    return [
+        {
+            "change": c,
+            "window": window_text(c.window_start, c.window_end, tz) if c.window_start else "",
+            "eta": clock_text(c.eta, tz) if c.eta else "",
+        }
+        for c in changes
+    ]
 
 
 def _window(stop: RouteStop, tz) -> str:

@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from apps.core.models import WorkOrder
 from apps.routing.models import RoutePlan, RouteStop, RouteUnassigned, TechnicianRoute
+
+_TECHNICIAN_OR_NULL = {
+    "type": "object",
+    "nullable": True,
+    "properties": {"id": {"type": "integer"}, "name": {"type": "string"}},
+    "required": ["id", "name"],
+}
 
 
 class StopWorkOrderSerializer(serializers.ModelSerializer):
@@ -122,6 +130,56 @@ class UnassignedSerializer(serializers.ModelSerializer):
         }
 
 
+class JobChangeSerializer(serializers.Serializer):
+    """One work order applying changes: from whom, to whom (null: back to the queue), window."""
+
+    work_order = serializers.SerializerMethodField()
+    from_technician = serializers.SerializerMethodField()
+    to_technician = serializers.SerializerMethodField()
+    unassigns = serializers.BooleanField(read_only=True)
+    window_start = serializers.DateTimeField(read_only=True, allow_null=True)
+    window_end = serializers.DateTimeField(read_only=True, allow_null=True)
+    window_is_new = serializers.BooleanField(
+        read_only=True, help_text="The job had no window; applying gives it this one."
+    )
+    eta = serializers.DateTimeField(read_only=True, allow_null=True)
+    why = serializers.CharField(
+        read_only=True, help_text="For a job going back to the queue: the plan's reason."
+    )
+
+    @extend_schema_field(
+        {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "number": {"type": "string"},
+                "summary": {"type": "string"},
+                "priority": {"type": "string"},
+            },
+            "required": ["id", "number", "summary", "priority"],
+        }
+    )
+    def get_work_order(self, change) -> dict:
+        return {
+            "id": change.work_order_id,
+            "number": change.number,
+            "summary": change.summary,
+            "priority": change.priority,
+        }
+
+    @extend_schema_field(_TECHNICIAN_OR_NULL)
+    def get_from_technician(self, change) -> dict | None:
+        if change.from_technician_id is None:
+            return None
+        return {"id": change.from_technician_id, "name": change.from_name}
+
+    @extend_schema_field(_TECHNICIAN_OR_NULL)
+    def get_to_technician(self, change) -> dict | None:
+        if change.to_technician_id is None:
+            return None
+        return {"id": change.to_technician_id, "name": change.to_name}
+
+
 class PlanSerializer(serializers.ModelSerializer):
     # Plain strings in the schema: a second enum named "status" (the work order's) would
     # collide in the OpenAPI component names.
@@ -132,6 +190,7 @@ class PlanSerializer(serializers.ModelSerializer):
     routes = TechnicianRouteSerializer(many=True, read_only=True)
     unassigned = UnassignedSerializer(many=True, read_only=True)
     changes = serializers.SerializerMethodField()
+    job_changes = serializers.SerializerMethodField()
 
     class Meta:
         model = RoutePlan
@@ -146,6 +205,7 @@ class PlanSerializer(serializers.ModelSerializer):
             "travel_source",
             "kpis",
             "changes",
+            "job_changes",
             "routes",
             "unassigned",
         ]
@@ -171,6 +231,36 @@ class PlanSerializer(serializers.ModelSerializer):
             }
             for c in diff.changed
         ]
+
+    @extend_schema_field(JobChangeSerializer(many=True, allow_null=True))
+    def get_job_changes(self, plan: RoutePlan) -> list[dict] | None:
+        """For a draft: what applying all of it writes to each work order."""
+        if plan.status != RoutePlan.Status.DRAFT:
+            return None
+        from apps.routing.services.diff import route_plan_job_changes
+
+        return JobChangeSerializer(route_plan_job_changes(plan=plan), many=True).data
+
+
+class ApplyInput(serializers.Serializer):
+    confirm = serializers.BooleanField(
+        default=False,
+        help_text="Required (true) when applying sends jobs back to the unassigned queue; "
+        "without it the answer is 409 with the list of changes and nothing is applied.",
+    )
+    technicians = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        allow_empty=False,
+        max_length=500,
+        help_text="Apply only these technicians' routes (ids); default: the whole plan.",
+    )
+
+
+class ApplyConfirmationSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    code = serializers.CharField(help_text="confirmation_required")
+    changes = JobChangeSerializer(many=True)
 
 
 class OptimizeInput(serializers.Serializer):

@@ -23,9 +23,17 @@ from apps.core.models import Technician
 from apps.core.tenancy import get_for_business_or_404, scoped
 from apps.routing.models import RoutePlan, RouteStop, RouteUnassigned, TechnicianRoute
 from apps.routing.services.locations import technician_location_record
-from apps.routing.services.plans import route_plan_apply, route_plan_create, route_plan_discard
+from apps.routing.services.plans import (
+    ApplyNeedsConfirmation,
+    route_plan_apply,
+    route_plan_create,
+    route_plan_discard,
+)
 
 from .serializers import (
+    ApplyConfirmationSerializer,
+    ApplyInput,
+    JobChangeSerializer,
     LocationInput,
     OptimizeInput,
     PlanSerializer,
@@ -181,15 +189,46 @@ class RoutePlanViewSet(BusinessScopedViewSetMixin, mixins.RetrieveModelMixin, Ge
 
     @extend_schema(
         tags=["routing"],
-        summary="Apply a draft: assign, set windows, schedule; it becomes the day's plan",
-        request=None,
-        responses={200: PlanSerializer, 400: ERROR_400, 403: ERROR_403, 404: ERROR_404},
+        summary="Apply a draft (or some technicians' routes): assign, set windows, schedule",
+        description=(
+            "The whole draft becomes the day's plan; with `technicians`, those routes are "
+            "applied as a new plan for the day (the others stay as applied before) and the "
+            "draft stays open. Jobs under way or dispatched never leave their technician. If "
+            "applying would send jobs back to the unassigned queue, the answer is 409 with "
+            "the list of changes and nothing changes; send `confirm: true` to apply."
+        ),
+        request=ApplyInput,
+        responses={
+            200: PlanSerializer,
+            400: ERROR_400,
+            403: ERROR_403,
+            404: ERROR_404,
+            409: OpenApiResponse(
+                ApplyConfirmationSerializer,
+                description="Applying unassigns jobs: confirm after reading the changes.",
+            ),
+        },
     )
     @action(detail=True, methods=["post"])
     def apply(self, request: Request, pk: str | None = None) -> Response:
         plan = self.get_object()
-        route_plan_apply(plan=plan, by=request.user)
-        return Response(self._fresh(plan))
+        payload = ApplyInput(data=request.data)
+        payload.is_valid(raise_exception=True)
+        try:
+            applied = route_plan_apply(
+                plan=plan,
+                by=request.user,
+                technician_ids=payload.validated_data.get("technicians"),
+                confirm=payload.validated_data["confirm"],
+            )
+        except ApplyNeedsConfirmation as exc:
+            body = {
+                "detail": exc.message,
+                "code": exc.code,
+                "changes": JobChangeSerializer(exc.changes, many=True).data,
+            }
+            return Response(body, status=status.HTTP_409_CONFLICT)
+        return Response(self._fresh(applied))
 
     @extend_schema(
         tags=["routing"],

@@ -14,21 +14,14 @@ import datetime as dt
 import numpy as np
 
 from apps.integrations.errors import ProviderError
-from apps.routing.models import UnassignedReason
 from apps.routing.solver import Problem, Vehicle, Visit
 from apps.routing.travel import Choice, LatLng, TravelMatrix
 
-from .inputs import DayInput, JobInput, TechInput
+from .explain import TIMES, Refusal, kept, refusal
+from .inputs import DayInput, JobInput, TechInput, eligible
 from .policy import Policy
 
-R = UnassignedReason
-
-
-@dataclasses.dataclass
-class Refusal:
-    job: JobInput
-    reason: str
-    detail: str
+__all__ = ["DayProblem", "Refusal", "anchor_lunches", "build", "eligible"]
 
 
 @dataclasses.dataclass
@@ -58,45 +51,26 @@ class DayProblem:
         return visit < len(self.jobs)
 
 
-def eligible(tech: TechInput, job: JobInput) -> bool:
-    return job.skills <= tech.skills and all(
-        tech.stock.get(part, 0) >= qty for part, qty in job.parts.items()
-    )
-
-
-def _refusal(day: DayInput, job: JobInput) -> Refusal | None:
-    techs = day.technicians
-    if job.point is None:
-        return Refusal(job, R.NO_LOCATION, "Add latitude and longitude to the service location.")
-    if not techs:
-        return Refusal(job, R.NO_TECHNICIAN, "No active technician works that day.")
-    skilled = [t for t in techs if job.skills <= t.skills]
-    if not skilled:
-        missing = sorted(
-            day.skill_names.get(s, str(s))
-            for s in job.skills - set().union(*(t.skills for t in techs))
-        ) or sorted(day.skill_names.get(s, str(s)) for s in job.skills)
-        return Refusal(job, R.NO_SKILL, "Needs " + ", ".join(missing) + "; no technician has it.")
-    if not any(eligible(t, job) for t in skilled):
-        names = sorted(day.part_names.get(p, str(p)) for p in job.parts)
-        return Refusal(
-            job,
-            R.NO_PARTS,
-            "No qualified technician carries " + ", ".join(f"{n}" for n in names) + ".",
-        )
-    return None
-
-
 def build(day: DayInput, policy: Policy, travel: Choice) -> DayProblem:
     refused, jobs = [], []
+    working = {t.id: t for t in day.technicians}
     for job in day.jobs:
-        working = any(t.id == job.fixed_to for t in day.technicians)
-        if job.fixed_to is not None and job.point is not None and working:
-            jobs.append(job)  # already happening: no eligibility question
+        if job.kept_by is not None:
+            # Under way or dispatched: it stays with its technician, so no eligibility question;
+            # without a route for that technician it is listed as kept, never given away.
+            tech = working.get(job.kept_by)
+            if tech is None or job.point is None:
+                refused.append(kept(day, job))
+                continue
+            jobs.append(job)
+            if job.fixed_to is None and not eligible(
+                dataclasses.replace(tech, stock=tech.van), job
+            ):
+                day.warnings.append(_short_of(day, tech, job))
             continue
-        refusal = _refusal(day, job)
-        if refusal:
-            refused.append(refusal)
+        reason = refusal(day, job)
+        if reason:
+            refused.append(reason)
         else:
             jobs.append(job)
     techs = list(day.technicians)
@@ -122,6 +96,24 @@ def build(day: DayInput, policy: Policy, travel: Choice) -> DayProblem:
     return dp
 
 
+def _short_of(day: DayInput, tech: TechInput, job: JobInput) -> str:
+    missing = [day.skill_names.get(s, str(s)) for s in sorted(job.skills - tech.skills)]
+    parts = [
+        f"{qty - tech.van.get(p, 0)} {TIMES} {day.part_names.get(p, str(p))}"
+        for p, qty in sorted(job.parts.items())
+        if tech.van.get(p, 0) < qty
+    ]
+    lacks = "; ".join(
+        x
+        for x in (
+            missing and "the " + ", ".join(f"'{m}'" for m in missing) + " skill",
+            parts and ", ".join(parts) + " on the van",
+        )
+        if x
+    )
+    return f"{job.number} was dispatched to {tech.name}, who lacks {lacks}."
+
+
 def _matrix(day: DayInput, travel: Choice, points: list[LatLng], techs: list[TechInput]):
     if not techs:
         return travel.fallback.matrix(points, departure=day.now), ""
@@ -141,6 +133,7 @@ def _binding_parts(techs: list[TechInput], jobs: list[JobInput]) -> list[int]:
     Only those need a load dimension; for the rest, eligibility alone keeps the plan honest.
     """
     binding = []
+    jobs = [j for j in jobs if j.kept_by is None]  # their parts are set aside already
     for part in sorted({p for j in jobs for p in j.parts}):
         for tech in techs:
             demand = sum(j.parts.get(part, 0) for j in jobs if eligible(tech, j))
@@ -176,7 +169,7 @@ def _problem(dp: DayProblem) -> Problem:
         if job.fixed_to is not None:
             # Under way: reached within the next couple of hours, whatever its window said.
             arrive_before[n_ends + i] = min(horizon_end, horizon_start + 2 * 3600)
-        elif job.window_start and job.window_end:
+        elif job.has_window:
             depart_after[n_ends + i] = max(horizon_start, day.seconds(job.window_start))
             arrive_before[n_ends + i] = min(horizon_end, day.seconds(job.window_end))
         depart_after[n_ends + i] += job.duration_minutes * 60
@@ -189,17 +182,14 @@ def _problem(dp: DayProblem) -> Problem:
     np.fill_diagonal(durations, 0.0)
     dp.neutral_rows = rows
     vehicles = []
-    fixed = {job.fixed_to: n_ends + i for i, job in enumerate(dp.jobs) if job.fixed_to}
     for tech in dp.techs:
         start, end = day.seconds(tech.start_at), day.seconds(tech.shift_end)
         latest_end = day.seconds(tech.latest_end)
-        if tech.id in fixed:
-            # A job under way that runs past the end of the day still has to be finished.
-            row, home = fixed[tech.id], end_index[tech.home.rounded()]
-            here = end_index[tech.start_point.rounded()]
-            job = dp.jobs[row - n_ends]
-            finish = start + durations[here, row] + job.duration_minutes * 60 + durations[row, home]
-            latest_end = max(latest_end, finish)
+        done = _under_way_done(dp, tech, durations, n_ends, end_index)
+        if done is not None:
+            # Jobs under way that run past the end of the day still have to be finished.
+            finish, row = done
+            latest_end = max(latest_end, finish + durations[row, end_index[tech.home.rounded()]])
         # A lunch the solver plans is a visit of the route (its minutes count as working time);
         # one it cannot plan is reserved out of the shift as before.
         lunch = (
@@ -277,17 +267,29 @@ def _lunch_window(dp: DayProblem, tech: TechInput, durations, n_ends, end_index)
         return None
     earliest = max(day.seconds(tech.start_at), _clock_seconds(day, policy.lunch_from))
     latest = _clock_seconds(day, policy.lunch_until) - minutes * 60
-    fixed = next((i for i, j in enumerate(dp.jobs) if j.fixed_to == tech.id), None)
-    if fixed is not None:
-        # The job under way is finished first.
-        here = end_index[tech.start_point.rounded()]
-        done = (
-            day.seconds(tech.start_at)
-            + durations[here, n_ends + fixed]
-            + dp.jobs[fixed].duration_minutes * 60
-        )
-        earliest = max(earliest, done)
+    done = _under_way_done(dp, tech, durations, n_ends, end_index)
+    if done is not None:
+        earliest = max(earliest, done[0])  # the jobs under way are finished first
     return (earliest, latest) if earliest <= latest else None
+
+
+def under_way(dp: DayProblem, tech: TechInput) -> list[int]:
+    """Indices of the technician's jobs under way, in the order they must be finished."""
+    chain = [(j.fixed_rank, i) for i, j in enumerate(dp.jobs) if j.fixed_to == tech.id]
+    return [i for _, i in sorted(chain)]
+
+
+def _under_way_done(dp: DayProblem, tech: TechInput, durations, n_ends, end_index):
+    """(seconds, matrix row) when and where the technician finishes the jobs under way, or
+    None if there are none."""
+    chain = under_way(dp, tech)
+    if not chain:
+        return None
+    clock, here = dp.day.seconds(tech.start_at), end_index[tech.start_point.rounded()]
+    for i in chain:
+        clock += durations[here, n_ends + i] + dp.jobs[i].duration_minutes * 60
+        here = n_ends + i
+    return clock, here
 
 
 def _lunch_visits(dp: DayProblem, durations, n_ends, end_index, *, first_location: int):
@@ -398,24 +400,30 @@ def _lunch_ahead(day: DayInput, policy: Policy, tech: TechInput) -> int:
 def _visit(dp: DayProblem, i: int, job: JobInput, index_of_tech, durations, n_ends, end_index):
     day, policy = dp.day, dp.policy
     early, late = 0.0, float("inf")
-    if job.window_start and job.window_end:
+    if job.has_window:  # a window already missed today no longer binds: as soon as possible
         early, late = day.seconds(job.window_start), day.seconds(job.window_end)
     factor = policy.high_priority_factor if job.priority == "high" else 1.0
     prize = (policy.promised_prize if job.window_start else policy.backlog_prize) * factor
     vehicles = frozenset(k for k, t in enumerate(dp.techs) if eligible(t, job))
-    first_on = None
-    if job.fixed_to is not None and job.fixed_to in index_of_tech:
+    demand = tuple(job.parts.get(p, 0) for p in dp.part_dimensions)
+    first_on, rank = None, 0
+    if job.fixed_to is not None:
         # Required: the technician is on it, whatever it costs (the vehicle's day is stretched
         # to fit it, see _problem), so the search can never trade it for other jobs.
-        first_on, vehicles = index_of_tech[job.fixed_to], None
+        first_on, rank, vehicles = index_of_tech[job.fixed_to], job.fixed_rank, None
         # On site: working now, the window no longer matters. En route and early: the
         # customer still expects them from the window's start, so they wait.
         prize, late = None, float("inf")
         early = 0.0 if job.status == "on_site" else early
-    elif job.pinned_to is not None and index_of_tech.get(job.pinned_to) in vehicles:
+        demand = (0,) * len(dp.part_dimensions)  # its parts were set aside from the van
+    elif job.pinned_to is not None:
+        # Dispatched: only its technician, worth more than any job the search could trade it
+        # for. If it still does not fit, the plan lists it as kept, never as given away.
         vehicles = frozenset({index_of_tech[job.pinned_to]})
+        prize = max(policy.pinned_prize, prize)
+        demand = (0,) * len(dp.part_dimensions)
     if job.emergency and first_on is None:
-        prize = policy.emergency_prize
+        prize = max(prize, policy.emergency_prize)
         reach = _earliest_reach(dp, i, vehicles, durations, n_ends, end_index)
         late = max(early, min(late, max(early, reach) + policy.emergency_slack_minutes * 60))
     return Visit(
@@ -424,23 +432,22 @@ def _visit(dp: DayProblem, i: int, job: JobInput, index_of_tech, durations, n_en
         service=job.duration_minutes * 60.0,
         early=early,
         late=late,
-        demand=tuple(job.parts.get(p, 0) for p in dp.part_dimensions),
+        demand=demand,
         prize=prize,
         vehicles=vehicles,
         first_on=first_on,
+        first_rank=rank,
     )
 
 
 def _earliest_reach(dp: DayProblem, i: int, vehicles, durations, n_ends, end_index) -> float:
-    """Soonest any eligible technician could arrive, after finishing the job they are on."""
+    """Soonest any eligible technician could arrive, after finishing the jobs they are on."""
     best = float("inf")
-    fixed = {j.fixed_to: n for n, j in enumerate(dp.jobs) if j.fixed_to is not None}
     for k in vehicles:
         tech = dp.techs[k]
         clock, here = dp.day.seconds(tech.start_at), end_index[tech.start_point.rounded()]
-        if tech.id in fixed:
-            current = fixed[tech.id]
-            clock += durations[here, n_ends + current] + dp.jobs[current].duration_minutes * 60
-            here = n_ends + current
+        done = _under_way_done(dp, tech, durations, n_ends, end_index)
+        if done is not None:
+            clock, here = done
         best = min(best, clock + durations[here, n_ends + i])
     return best

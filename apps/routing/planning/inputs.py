@@ -2,7 +2,12 @@
 
 Which jobs: open work orders whose arrival window overlaps the day; on today's plan also the
 dispatched, en-route and on-site jobs; and the backlog (new jobs without a window yet).
-Which technicians: the active ones with a home location (routes start and end there).
+Which technicians: the active ones with a home location (routes start and end there) whose day
+is not over; the others are kept aside (`absent`) so the plan can say who could have helped.
+
+Pinned jobs: a job on site or en route is under way with its technician (`fixed_to`, in the
+order it was started: on site first); a dispatched job is promised to its technician
+(`pinned_to`). A plan never gives either to someone else.
 """
 
 from __future__ import annotations
@@ -25,10 +30,10 @@ from apps.core.models import (
     WorkOrderStatus,
     WorkOrderStatusChange,
 )
-from apps.routing.models import TechnicianLocation
 from apps.routing.travel import LatLng
 
 from .policy import Policy
+from .positions import last_finished, recent_positions
 
 S = WorkOrderStatus
 OPEN = (S.NEW, S.SCHEDULED, S.DISPATCHED, S.EN_ROUTE, S.ON_SITE)
@@ -48,8 +53,9 @@ class TechInput:
     lunch_minutes: int
     max_overtime_minutes: int
     skills: frozenset[int]
-    stock: dict[int, int]
-    position_source: str = "home"  # home, gps, on_site
+    stock: dict[int, int]  # what the plan may use: the van minus the parts its kept jobs need
+    position_source: str = "home"  # home, gps, on_site, last_job
+    van: dict[int, int] = dataclasses.field(default_factory=dict)  # everything on the van
 
     @property
     def latest_end(self) -> dt.datetime:
@@ -73,12 +79,35 @@ class JobInput:
     status: str
     assigned_to: int | None
     fixed_to: int | None = None  # en route / on site with this technician
+    fixed_rank: int = 0  # order among that technician's jobs under way (on site first)
     pinned_to: int | None = None  # dispatched to this technician
     usual_technician: int | None = None
+    # Today's job whose arrival window closed before now: the promise is already broken, the
+    # customer is still waiting, so it is planned as soon as possible instead of dropped.
+    window_missed: bool = False
 
     @property
     def emergency(self) -> bool:
         return self.priority == Priority.EMERGENCY
+
+    @property
+    def kept_by(self) -> int | None:
+        """The technician this job stays with whatever the plan says (under way or dispatched)."""
+        return self.fixed_to if self.fixed_to is not None else self.pinned_to
+
+    @property
+    def has_window(self) -> bool:
+        """A window the plan still has to meet (a missed one no longer binds)."""
+        return bool(self.window_start and self.window_end and not self.window_missed)
+
+
+@dataclasses.dataclass(frozen=True)
+class Absent:
+    id: int
+    name: str
+    why: str  # "their day is over", "has no home location"
+    skills: frozenset[int]
+    stock: dict[int, int]
 
 
 @dataclasses.dataclass
@@ -93,6 +122,8 @@ class DayInput:
     skill_names: dict[int, str]
     part_names: dict[int, str]
     warnings: list[str]
+    # Active technicians who are not planned (day over, no home): name why, for the reasons.
+    absent: list[Absent] = dataclasses.field(default_factory=list)
 
     @property
     def is_today(self) -> bool:
@@ -103,6 +134,13 @@ class DayInput:
 
     def moment(self, seconds: float) -> dt.datetime:
         return self.day_start + dt.timedelta(seconds=seconds)
+
+
+def eligible(tech: TechInput, job: JobInput) -> bool:
+    """Has every skill the job needs and enough of every part it needs."""
+    return job.skills <= tech.skills and all(
+        tech.stock.get(part, 0) >= qty for part, qty in job.parts.items()
+    )
 
 
 def _aware(date: dt.date, time: dt.time, tz) -> dt.datetime:
@@ -174,25 +212,37 @@ def _technicians(day: DayInput, policy: Policy) -> list[TechInput]:
         .prefetch_related("skills", "stock")
         .order_by("pk")
     )
-    fixed_at = {j.fixed_to: j for j in day.jobs if j.fixed_to and j.point}
-    positions = _recent_positions(day, policy) if day.is_today else {}
+    fixed_at = {j.fixed_to: j for j in day.jobs if j.fixed_to and j.point and not j.fixed_rank}
+    positions = recent_positions(day, policy) if day.is_today else {}
+    finished = last_finished(day) if day.is_today else {}
     result = []
     for tech in techs:
         name = str(tech)
+        skills = frozenset(s.pk for s in tech.skills.all())
+        day.skill_names.update({s.pk: s.name for s in tech.skills.all()})
+        stock = {s.part_id: s.quantity for s in tech.stock.all()}
         home = _point(tech.home_latitude, tech.home_longitude)
-        if home is None:
-            day.warnings.append(f"{name} has no home location, so no route can start there.")
-            continue
         shift_start = _aware(day.date, tech.shift_start, day.tz)
         shift_end = _aware(day.date, tech.shift_end, day.tz)
         start_at = max(shift_start, day.now)
-        if start_at >= shift_end + dt.timedelta(minutes=tech.max_overtime_minutes):
-            continue  # this technician's day is over
+        absent = None
+        if home is None:
+            day.warnings.append(f"{name} has no home location, so no route can start there.")
+            absent = "has no home location set"
+        elif start_at >= shift_end + dt.timedelta(minutes=tech.max_overtime_minutes):
+            absent = "their day is over"
+        if absent:
+            day.absent.append(Absent(tech.pk, name, absent, skills, stock))
+            continue
         start_point, source = home, "home"
         if tech.pk in positions:
             start_point, source = positions[tech.pk], "gps"
         elif tech.pk in fixed_at and fixed_at[tech.pk].status == S.ON_SITE:
             start_point, source = fixed_at[tech.pk].point, "on_site"
+        elif tech.pk in finished:
+            # No phone position: at midday a technician is near the job they last finished,
+            # not at home, and planning from home would make the afternoon look out of reach.
+            start_point, source = finished[tech.pk], "last_job"
         result.append(
             TechInput(
                 id=tech.pk,
@@ -204,28 +254,27 @@ def _technicians(day: DayInput, policy: Policy) -> list[TechInput]:
                 shift_end=shift_end,
                 lunch_minutes=tech.lunch_break_minutes,
                 max_overtime_minutes=tech.max_overtime_minutes,
-                skills=frozenset(s.pk for s in tech.skills.all()),
-                stock={s.part_id: s.quantity for s in tech.stock.all()},
+                skills=skills,
+                stock=_left_for_planning(stock, tech.pk, day.jobs),
                 position_source=source,
+                van=stock,
             )
         )
-        day.skill_names.update({s.pk: s.name for s in tech.skills.all()})
     return result
 
 
-def _recent_positions(day: DayInput, policy: Policy) -> dict[int, LatLng]:
-    since = day.now - dt.timedelta(minutes=policy.location_max_age_minutes)
-    rows = (
-        TechnicianLocation.objects.filter(
-            business=day.business, recorded_at__gte=since, recorded_at__lte=day.now
-        )
-        .order_by("technician_id", "-recorded_at", "-pk")
-        .values_list("technician_id", "latitude", "longitude")
-    )
-    latest: dict[int, LatLng] = {}
-    for tech_id, lat, lng in rows:
-        latest.setdefault(tech_id, LatLng(float(lat), float(lng)))
-    return latest
+def _left_for_planning(stock: dict[int, int], tech_id: int, jobs: list[JobInput]) -> dict[int, int]:
+    """The van's stock minus what the jobs staying with this technician will use.
+
+    Those jobs are not the plan's to give away, so their parts are spoken for; a part their van
+    lacks is the dispatcher's to sort out (a warning), never a reason to drop the job.
+    """
+    left = dict(stock)
+    for job in jobs:
+        if job.kept_by == tech_id:
+            for part, quantity in job.parts.items():
+                left[part] = max(0, left.get(part, 0) - quantity)
+    return left
 
 
 def _jobs(day: DayInput, day_end: dt.datetime, policy: Policy) -> list[JobInput]:
@@ -279,20 +328,19 @@ def _jobs(day: DayInput, day_end: dt.datetime, policy: Policy) -> list[JobInput]
     )  # ascending, so each order keeps its latest arrival on site
     usual = _usual_technicians(day, {o["customer_id"] for o in orders})
     jobs = []
-    taken: set[int] = set()
+    under_way: dict[int, int] = defaultdict(int)  # technician -> jobs under way so far
     # On site before en route, so a technician with both keeps the on-site job first.
     for order in sorted(orders, key=lambda o: (o["status"] != S.ON_SITE, o["pk"])):
         pk, status, tech = order["pk"], order["status"], order["assigned_technician_id"]
         duration = order["estimated_duration_minutes"]
         fixed_to = pinned_to = None
+        rank = 0
         if status in FIXED and tech:
-            if tech in taken:
-                pinned_to = tech
-            else:
-                fixed_to = tech
-                taken.add(tech)
+            fixed_to, rank = tech, under_way[tech]
+            under_way[tech] += 1
             if status == S.ON_SITE and pk in on_site_since:
-                spent = (day.now - on_site_since[pk]).total_seconds() / 60
+                # Never negative: a status stamped after `now` (a simulated clock) is not time.
+                spent = max(0.0, (day.now - on_site_since[pk]).total_seconds() / 60)
                 duration = max(policy.on_site_min_remaining_minutes, round(duration - spent))
         elif status == S.DISPATCHED and tech:
             pinned_to = tech
@@ -313,8 +361,14 @@ def _jobs(day: DayInput, day_end: dt.datetime, policy: Policy) -> list[JobInput]
                 status=status,
                 assigned_to=tech,
                 fixed_to=fixed_to,
+                fixed_rank=rank,
                 pinned_to=pinned_to,
                 usual_technician=usual.get(order["customer_id"]),
+                window_missed=bool(
+                    day.is_today
+                    and order["arrival_window_end"] is not None
+                    and order["arrival_window_end"] <= day.now
+                ),
             )
         )
     jobs.sort(key=lambda j: j.id)

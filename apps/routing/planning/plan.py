@@ -10,13 +10,14 @@ import structlog
 
 from apps.routing.models import UnassignedReason
 from apps.routing.solver import Route, Solution, check, solve
-from apps.routing.solver.check import walk
 from apps.routing.solver.problem import Problem
 from apps.routing.travel import Choice
 
-from .build import DayProblem, Refusal, anchor_lunches, build, eligible
+from .build import DayProblem, Refusal, anchor_lunches, build
+from .explain import kept_unfitted, why_unplanned
 from .inputs import DayInput
 from .policy import Policy
+from .repair import emergencies_first, fill_gaps, warm_start
 from .timeline import Timeline, timeline_for
 
 logger = structlog.get_logger(__name__)
@@ -43,11 +44,16 @@ class DayPlan:
         for refusal in self.unassigned:
             key = str(refusal.reason)
             reasons[key] = reasons.get(key, 0) + 1
+        kept = reasons.pop(str(R.KEPT), 0)
         return {
             "jobs": len(self.day.jobs),
             "planned": len(stops),
-            "unassigned": len(self.unassigned),
+            "unassigned": len(self.unassigned) - kept,
             "unassigned_by_reason": reasons,
+            # Under way or dispatched with a technician the plan has no room or route for:
+            # listed, and left with that technician when the plan is applied.
+            "kept": kept,
+            "windows_missed": sum(1 for s in stops if s.job.window_missed),
             "emergencies": len(emergencies),
             "emergencies_planned": sum(1 for j in emergencies if j.id in served),
             "technicians": len(self.day.technicians),
@@ -94,7 +100,7 @@ def plan_day(
             total_seconds=time.perf_counter() - started,
             iterations=0,
         )
-    warm = _warm_start(dp, warm_routes or {})
+    warm = warm_start(dp, warm_routes or {})
     budget = max(0.05, time_limit - (time.perf_counter() - started))
     first = None
     if dp.lunch_visits:
@@ -119,7 +125,7 @@ def plan_day(
             solve(dp.problem, time_limit=budget / 4, warm_start=solution.routes, seed=seed),
             solution,
         )
-    routes = _emergencies_first(dp, _safe_routes(dp, solution))
+    routes = emergencies_first(dp, fill_gaps(dp, _safe_routes(dp, solution)))
     served = {i for r in routes for i in r.visits}
     timelines = []
     by_vehicle = {r.vehicle: r for r in routes}
@@ -137,10 +143,16 @@ def plan_day(
         timeline, dropped = _on_time_timeline(dp, tech, jobs, planned)
         timelines.append(timeline)
         served -= {visit_of[job.id] for job in dropped}
-    unassigned = [
-        *dp.refused,
-        *(_why(dp, routes, i) for i in range(len(dp.jobs)) if i not in served),
-    ]
+    unassigned = [*dp.refused]
+    for i in range(len(dp.jobs)):
+        if i in served:
+            continue
+        job = dp.jobs[i]
+        if job.kept_by is not None:
+            k = next(k for k, t in enumerate(dp.techs) if t.id == job.kept_by)
+            unassigned.append(kept_unfitted(dp, timelines[k], job))
+        else:
+            unassigned.append(why_unplanned(dp, timelines, routes, i))
     return DayPlan(
         day=day,
         dp=dp,
@@ -160,7 +172,7 @@ def _on_time_timeline(dp: DayProblem, tech, jobs: list, planned: int | None):
     traffic of the period, lunch anchored to a real spot), so this should find nothing; if the
     two views ever disagree, a job left unassigned with its reason beats a broken promise to
     a customer. An emergency is never dropped (one nobody can reach in time is planned as
-    early as possible, see plan_day).
+    early as possible, see plan_day), nor a job that stays with this technician.
     """
     jobs, dropped = list(jobs), []
     while True:
@@ -174,7 +186,9 @@ def _on_time_timeline(dp: DayProblem, tech, jobs: list, planned: int | None):
             planned_lunch=planned,
         )
         late = [
-            jobs.index(s.job) for s in timeline.late_stops() if not s.fixed and not s.job.emergency
+            jobs.index(s.job)
+            for s in timeline.late_stops()
+            if s.job.kept_by is None and not s.job.emergency
         ]
         if not late:
             return timeline, dropped
@@ -200,55 +214,6 @@ def _relaxed(problem: Problem, dropped: list[int]) -> Problem:
     return dataclasses.replace(problem, visits=tuple(visits))
 
 
-def _warm_start(dp: DayProblem, warm_routes: Mapping[int, Sequence[int]]) -> list[Route]:
-    """Today's applied routes, mapped onto the new problem, with new emergencies put first.
-
-    Jobs that are gone (done, cancelled) drop out; a job under way goes first. An emergency is
-    inserted as the next stop of whichever qualified technician reaches it soonest, and the
-    jobs it pushes out of their windows are taken off that route: the search then finds them
-    another technician. Local search alone would rarely do this, because it moves one job at a
-    time and the emergency only fits once several jobs have moved.
-    """
-    visit_of = dp.visit_of_job()
-    problem = dp.problem
-    routes: dict[int, list[int]] = {}
-    used: set[int] = set()
-    for k, tech in enumerate(dp.techs):
-        first = [i for i, v in enumerate(problem.visits) if v.first_on == k]
-        rest = []
-        for job_id in warm_routes.get(tech.id, ()):
-            i = visit_of.get(job_id)
-            if i is not None and i not in used and i not in first and problem.may_serve(k, i):
-                rest.append(i)
-                used.add(i)
-        used.update(first)
-        if first or rest:
-            routes[k] = [*first, *rest]
-    if warm_routes:
-        # The day has moved on (a job ran long, traffic): what no longer fits is moved first.
-        for k in list(routes):
-            kept = _eject_late(problem, k, routes[k], keep=None)
-            ejected = [i for i in routes[k] if i not in kept]
-            routes[k] = kept
-            for i in ejected:
-                _insert_cheapest(problem, routes, i, exclude=k)
-        known = {job_id for ids in warm_routes.values() for job_id in ids}
-        for i, job in enumerate(dp.jobs):
-            if job.emergency and i not in used and problem.visits[i].first_on is None:
-                _insert_first(problem, routes, i)
-        # Everything else not on a route (booked since, or its technician cannot take it any
-        # more) gets the cheapest slot that fits: PyVRP's search only inserts a job next to a
-        # job already routed, so a job with no routed neighbour would otherwise stay out.
-        routed = {i for visits in routes.values() for i in visits}
-        loose = [i for i in range(len(dp.jobs)) if i not in routed]
-        for i in sorted(
-            loose, key=lambda i: (dp.jobs[i].id in known, -(problem.visits[i].prize or 0))
-        ):
-            if problem.visits[i].first_on is None and not dp.jobs[i].emergency:
-                _insert_cheapest(problem, routes, i)
-    return [Route(vehicle=k, visits=tuple(v)) for k, v in sorted(routes.items()) if v]
-
-
 def _with_lunches(dp: DayProblem, routes: Sequence[Route]) -> list[Route]:
     """Each technician's lunch put where it fits best, priced exactly: eaten where the stop
     before it is (no drive in), then the real leg on. A lunch that fits nowhere is left out
@@ -259,7 +224,7 @@ def _with_lunches(dp: DayProblem, routes: Sequence[Route]) -> list[Route]:
     by_vehicle = {r.vehicle: [i for i in r.visits if i not in lunches] for r in routes}
     for k, lunch in dp.lunch_visits.items():
         visits = by_vehicle.get(k, [])
-        head = 1 if visits and problem.visits[visits[0]].first_on == k else 0
+        head = len(problem.head(k))
         best = None
         for position in range(head, len(visits) + 1):
             trial = [*visits[:position], lunch, *visits[position:]]
@@ -292,117 +257,6 @@ def _lunch_route_end(problem: Problem, k: int, visits: list[int], lunch: int) ->
     return float(end)
 
 
-def _insert_first(problem: Problem, routes: dict[int, list[int]], visit: int) -> None:
-    target = problem.visits[visit]
-    best: tuple[float, int, list[int]] | None = None
-    candidates = target.vehicles if target.vehicles is not None else range(len(problem.vehicles))
-    for k in candidates:
-        route = routes.get(k, [])
-        head = 1 if route and problem.visits[route[0]].first_on == k else 0
-        trial = [*route[:head], visit, *route[head:]]
-        timings, _, _ = walk(problem, Route(vehicle=k, visits=tuple(trial)))
-        start = timings[head].start
-        if start <= target.late and (best is None or start < best[0]):
-            best = (start, k, trial)
-    if best is None:
-        return
-    _, k, trial = best
-    kept = _eject_late(problem, k, trial, keep=visit)
-    ejected = [i for i in trial if i not in kept]
-    routes[k] = kept
-    # The jobs the emergency pushed out go to whoever can still take them on time.
-    for i in sorted(ejected, key=lambda i: -(problem.visits[i].prize or 0)):
-        _insert_cheapest(problem, routes, i, exclude=k)
-
-
-def _feasible(problem: Problem, k: int, visits: list[int]) -> bool:
-    vehicle = problem.vehicles[k]
-    timings, start, end = walk(problem, Route(vehicle=k, visits=tuple(visits)))
-    if any(t.start > problem.visits[i].late for i, t in zip(visits, timings, strict=True)):
-        return False
-    limit = (vehicle.max_duration or float("inf")) + vehicle.max_overtime
-    if end > vehicle.latest_end or end - start > limit:
-        return False
-    return all(
-        sum(problem.visits[i].demand[d] for i in visits if problem.visits[i].demand) <= cap
-        for d, cap in enumerate(vehicle.capacity)
-    )
-
-
-def _insert_cheapest(
-    problem: Problem, routes: dict[int, list[int]], visit: int, *, exclude: int | None = None
-) -> bool:
-    """Cheapest feasible insertion of one visit into any allowed route (a route may be new)."""
-    target = problem.visits[visit]
-    best: tuple[float, int, list[int]] | None = None
-    candidates = target.vehicles if target.vehicles is not None else range(len(problem.vehicles))
-    d = problem.distances
-    for k in candidates:
-        if k == exclude:
-            continue
-        vehicle = problem.vehicles[k]
-        route = routes.get(k, [])
-        path = [vehicle.start, *(problem.visits[i].location for i in route), vehicle.end]
-        head = 1 if route and problem.visits[route[0]].first_on == k else 0
-        for pos in range(head, len(route) + 1):
-            a, b = path[pos], path[pos + 1]
-            added = d[a, target.location] + d[target.location, b] - d[a, b]
-            if best is not None and added >= best[0]:
-                continue
-            trial = [*route[:pos], visit, *route[pos:]]
-            if _feasible(problem, k, trial):
-                best = (added, k, trial)
-    if best is None:
-        return False
-    routes[best[1]] = best[2]
-    return True
-
-
-def _eject_late(problem: Problem, k: int, visits: list[int], *, keep: int | None) -> list[int]:
-    """Drop the stops a route can no longer make on time (or within the shift, or the van)."""
-    vehicle = problem.vehicles[k]
-    while True:
-        timings, start, end = walk(problem, Route(vehicle=k, visits=tuple(visits)))
-        late = [
-            i
-            for i, t in zip(visits, timings, strict=True)
-            if t.start > problem.visits[i].late and i != keep and problem.visits[i].first_on is None
-        ]
-        if late:
-            visits = [i for i in visits if i != late[0]]
-            continue
-        over_load = any(
-            sum(problem.visits[i].demand[d] for i in visits if problem.visits[i].demand) > cap
-            for d, cap in enumerate(vehicle.capacity)
-        )
-        limit = (vehicle.max_duration or float("inf")) + vehicle.max_overtime
-        movable = [i for i in visits if i != keep and problem.visits[i].first_on is None]
-        if (end > vehicle.latest_end or end - start > limit or over_load) and movable:
-            visits = [i for i in visits if i != movable[-1]]
-            continue
-        return visits
-
-
-def _emergencies_first(dp: DayProblem, routes: list[Route]) -> list[Route]:
-    """Within its slack the search may slip a short job in before an emergency; move the
-    emergency to the front (after a job under way) whenever the route stays feasible."""
-    problem, result = dp.problem, []
-    for route in routes:
-        visits = list(route.visits)
-        head = 1 if visits and problem.visits[visits[0]].first_on == route.vehicle else 0
-        urgent = sorted(
-            (i for i in visits[head:] if dp.is_job(i) and dp.jobs[i].emergency),
-            key=lambda i: problem.visits[i].late,
-        )
-        if urgent:
-            rest = [i for i in visits[head:] if i not in urgent]
-            trial = [*visits[:head], *urgent, *rest]
-            if trial != visits and _feasible(problem, route.vehicle, trial):
-                visits = trial
-        result.append(Route(vehicle=route.vehicle, visits=tuple(visits)))
-    return result
-
-
 def _safe_routes(dp: DayProblem, solution: Solution) -> list[Route]:
     """Routes with anything the independent checker refuses taken out.
 
@@ -428,30 +282,3 @@ def _safe_routes(dp: DayProblem, solution: Solution) -> list[Route]:
         bad = {i for item in bad for i in (item if isinstance(item, tuple) else (item,))}
         routes = [Route(r.vehicle, tuple(i for i in r.visits if i not in bad)) for r in routes]
     return routes
-
-
-def _why(dp: DayProblem, routes: list[Route], index: int) -> Refusal:
-    job = dp.jobs[index]
-    candidates = [k for k, t in enumerate(dp.techs) if eligible(t, job)]
-    binding = [p for p in job.parts if p in dp.part_dimensions]
-    if binding and candidates:
-        load = {r.vehicle: [i for i in r.visits if dp.is_job(i)] for r in routes}
-        short = True
-        for k in candidates:
-            used = {p: sum(dp.jobs[i].parts.get(p, 0) for i in load.get(k, ())) for p in binding}
-            if all(dp.techs[k].stock.get(p, 0) - used[p] >= job.parts[p] for p in binding):
-                short = False
-        if short:
-            names = ", ".join(sorted(dp.day.part_names.get(p, str(p)) for p in binding))
-            return Refusal(job, R.NO_PARTS, f"The vans with {names} need them for other jobs.")
-    tz = dp.day.tz
-    if job.emergency:
-        detail = "No qualified technician can get there before the end of their day."
-    elif job.window_start and job.window_end:
-        detail = (
-            f"No qualified technician is free to arrive between "
-            f"{job.window_start.astimezone(tz):%H:%M} and {job.window_end.astimezone(tz):%H:%M}."
-        )
-    else:
-        detail = "No qualified technician has time left that day."
-    return Refusal(job, R.NO_TIME, detail)

@@ -18,6 +18,10 @@ class Policy:
     promised_prize: float = 14_400.0  # a window promised to the customer: four hours
     backlog_prize: float = 3_600.0  # no window yet: fills free time, never forces overtime
     high_priority_factor: float = 2.0
+    # A job dispatched to a technician stays theirs: worth more than a promised window even at
+    # high priority, so the search keeps it unless it truly cannot fit (it is then listed as
+    # kept with them, never given away). Below an emergency, which may displace it.
+    pinned_prize: float = 30_000.0
     # An emergency's latest arrival is the earliest any eligible technician could get there
     # plus this slack; it makes the emergency the technician's next stop.
     emergency_slack_minutes: int = 30

@@ -49,7 +49,9 @@ class Timeline:
         return max(0, round((self.end_at - self.tech.shift_end).total_seconds() / 60))
 
     def late_stops(self) -> list[Stop]:
-        return [s for s in self.stops if s.job.window_end and s.service_start > s.job.window_end]
+        # A window already missed when planning no longer binds (the job is planned as soon
+        # as possible); it is shown as missed, not counted as a stop the plan makes late.
+        return [s for s in self.stops if s.job.has_window and s.service_start > s.job.window_end]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,7 +163,7 @@ def timeline_for(
     latest = lunch_until - dt.timedelta(minutes=minutes)
     if base.end_at <= lunch_from or start_at > latest:
         return base  # the working day does not reach the lunch period
-    first_movable = 1 if jobs[0].fixed_to == tech.id else 0
+    first_movable = sum(1 for job in jobs if job.fixed_to == tech.id)  # they open the route
 
     def attempt(position: int, at_next: bool) -> Timeline | None:
         candidate = _walk(

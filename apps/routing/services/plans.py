@@ -1,4 +1,4 @@
-"""Writes on route plans: create (optimise a day), apply, discard."""
+"""Writes on route plans: create (optimise a day) and discard; applying is in apply.py."""
 
 from __future__ import annotations
 
@@ -8,22 +8,24 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from apps.core import events
 from apps.core.errors import DomainError
-from apps.core.models import Business, User, WorkOrder, WorkOrderStatus
-from apps.core.services.work_orders import (
-    work_order_assign,
-    work_order_transition,
-    work_order_window_set,
-)
-from apps.routing.events import RoutePlanApplied
+from apps.core.models import Business, User, WorkOrderStatus
 from apps.routing.models import RoutePlan, RouteStop, RouteUnassigned, TechnicianRoute
-from apps.routing.planning.inputs import OPEN, load_day
+from apps.routing.planning.inputs import load_day
 from apps.routing.planning.plan import DayPlan, plan_day
 from apps.routing.planning.policy import policy as current_policy
 from apps.routing.travel import travel_times_for
 
-from .diff import route_plan_diff
+from .apply import ApplyNeedsConfirmation, route_plan_apply
+
+__all__ = [
+    "ApplyNeedsConfirmation",
+    "applied_plan",
+    "route_plan_apply",
+    "route_plan_create",
+    "route_plan_discard",
+    "warm_routes_of",
+]
 
 S = WorkOrderStatus
 MAX_TIME_LIMIT = 30.0
@@ -163,85 +165,6 @@ def _store(plan: RoutePlan, result: DayPlan) -> None:
             for refusal in result.unassigned
         ]
     )
-
-
-def _window_around(eta: dt.datetime, minutes: int, tz) -> tuple[dt.datetime, dt.datetime]:
-    # Half-hour boundaries read well in a text ("between 10:30 and 12:30").
-    local = eta.astimezone(tz)
-    start = local.replace(minute=0 if local.minute < 30 else 30, second=0, microsecond=0)
-    return start, start + dt.timedelta(minutes=minutes)
-
-
-@transaction.atomic
-def route_plan_apply(*, plan: RoutePlan, by: User | None, now: dt.datetime | None = None):
-    """Write the plan's assignments and windows to the work orders; it becomes the day's plan."""
-    now = now or timezone.now()
-    # Applies of one business run one at a time, so two dispatchers applying two drafts for
-    # the same day cannot both win; the second sees the first's result.
-    list(Business.objects.select_for_update().filter(pk=plan.business_id).values_list("pk"))
-    locked = RoutePlan.objects.select_for_update().get(pk=plan.pk)
-    if locked.status != RoutePlan.Status.DRAFT:
-        raise DomainError(
-            f"Only a draft can be applied; this plan is {locked.get_status_display().lower()}."
-        )
-    tz = locked.business.timezone
-    if locked.date < now.astimezone(tz).date():
-        raise DomainError("That day is over; its plan can no longer be applied.")
-    diff = route_plan_diff(plan=locked)
-    rules = current_policy()
-    notes: list[str] = []
-    RoutePlan.objects.filter(
-        business_id=locked.business_id, date=locked.date, status=RoutePlan.Status.APPLIED
-    ).update(status=RoutePlan.Status.SUPERSEDED)
-    stops = locked.stops.select_related("technician", "work_order").order_by(
-        "technician_id", "sequence"
-    )
-    for stop in stops:
-        order = WorkOrder.objects.select_for_update().get(pk=stop.work_order_id)
-        if order.status not in OPEN:
-            notes.append(f"{order.number} is {order.get_status_display().lower()}; left alone.")
-            continue
-        if order.assigned_technician_id != stop.technician_id:
-            work_order_assign(work_order=order, technician=stop.technician, by=by)
-        if order.arrival_window_start is None:
-            start, end = _window_around(stop.eta, rules.arrival_window_minutes, tz)
-            work_order_window_set(
-                work_order=order, arrival_window_start=start, arrival_window_end=end, by=by
-            )
-            RouteStop.objects.filter(pk=stop.pk).update(window_start=start, window_end=end)
-        if order.status == S.NEW:
-            work_order_transition(
-                work_order=order, to_status=S.SCHEDULED, by=by, note=f"Route plan #{plan.pk}"
-            )
-    for item in locked.unassigned.select_related("work_order"):
-        order = WorkOrder.objects.select_for_update().get(pk=item.work_order_id)
-        if order.status == S.SCHEDULED and order.assigned_technician_id:
-            # Booked with someone who cannot fit it now: back to the dispatcher's queue.
-            work_order_assign(work_order=order, technician=None, by=by)
-            work_order_transition(
-                work_order=order,
-                to_status=S.NEW,
-                by=by,
-                note=f"Route plan #{plan.pk}: {item.get_reason_display()}",
-            )
-    locked.status = RoutePlan.Status.APPLIED
-    locked.decided_by, locked.decided_at = by, now
-    if notes:
-        locked.kpis = {**locked.kpis, "apply_notes": notes}
-    locked.save(update_fields=["status", "decided_by", "decided_at", "kpis", "updated_at"])
-    events.publish_on_commit(
-        RoutePlanApplied(
-            business_id=locked.business_id,
-            plan_id=locked.pk,
-            date=locked.date,
-            technician_ids=tuple(c.technician_id for c in diff.changes if c.changed),
-            work_order_ids=diff.work_orders_changed,
-            applied_by_id=by.pk if by else None,
-            occurred_at=now,
-        )
-    )
-    plan.status = locked.status
-    return locked
 
 
 @transaction.atomic

@@ -101,11 +101,14 @@ def _check_route(problem: Problem, route: Route) -> list[Violation]:
                     visit=index,
                 )
             )
-        if visit.first_on is not None and (visit.first_on != route.vehicle or position != 0):
+        if visit.first_on is not None and (
+            visit.first_on != route.vehicle or position != visit.first_rank
+        ):
             found.append(
                 Violation(
                     "first",
-                    f"Visit {visit.key} must be the first stop of vehicle {visit.first_on}.",
+                    f"Visit {visit.key} must be stop {visit.first_rank + 1} of vehicle "
+                    f"{visit.first_on}.",
                     visit=index,
                 )
             )

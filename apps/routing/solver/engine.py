@@ -11,6 +11,7 @@ Encodings:
 - a visit a vehicle may not make (skills, parts) costs FORBIDDEN to reach in that vehicle's
   routing profile, which is more than any prize, so dropping the visit always beats it;
 - a fixed first stop closes its window at "start + direct drive", so nothing fits before it;
+  the fixed stops after it are chained in the vehicle's profile (each may only lead to the next);
 - soft preferences are discounts on the arcs into the preferred visit in that vehicle's profile.
 """
 
@@ -111,21 +112,20 @@ class _Encoding:
             i for i in range(len(problem.visits)) if not problem.may_serve(vehicle, i)
         )
         preferred = tuple(sorted(problem.vehicles[vehicle].preferred.items()))
-        first = next((i for i, v in enumerate(problem.visits) if v.first_on == vehicle), None)
-        start_row = (
-            self.depot_of_location[problem.vehicles[vehicle].start] if first is not None else None
-        )
-        key = (forbidden, preferred, first, start_row)
+        head = problem.head(vehicle)
+        start_row = self.depot_of_location[problem.vehicles[vehicle].start] if head else None
+        key = (forbidden, preferred, head, start_row)
         if key not in self._profiles:
             matrix = self.distance.copy()
-            if first is not None:
-                # Leaving the start for anything but the job under way is forbidden.
-                others = np.array(
-                    [self.num_depots + i for i in range(len(problem.visits)) if i != first],
-                    dtype=np.int64,
-                )
-                if others.size:
-                    matrix[start_row, others] = self.forbidden
+            if head:
+                # The route opens with the jobs under way, in order: from the start only to the
+                # first, from each only to the next.
+                rows = [start_row, *(self.num_depots + i for i in head[:-1])]
+                for row, target in zip(rows, head, strict=True):
+                    keep = matrix[row, self.num_depots + target]
+                    matrix[row, :] = self.forbidden
+                    matrix[row, self.num_depots + target] = keep
+                    matrix[row, row] = 0
             for visit, bonus in preferred:
                 col = self.num_depots + visit
                 discount = round(bonus * problem.scale * self.cost_factor)
@@ -181,7 +181,7 @@ class _Encoding:
         clients = []
         for i, v in enumerate(problem.visits):
             late = _late(v.late, scale)
-            if v.first_on is not None:
+            if v.first_on is not None and v.first_rank == 0:
                 owner = problem.vehicles[v.first_on]
                 start_row = self.depot_of_location[owner.start]
                 reach = (

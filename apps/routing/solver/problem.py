@@ -9,6 +9,7 @@ matrices over `locations`, so several visits may share a location row.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import math
 from collections.abc import Hashable, Mapping
@@ -37,8 +38,10 @@ class Visit:
     prize: float | None = None
     # Vehicle indices allowed to make the visit (skills, parts); None means any vehicle.
     vehicles: frozenset[int] | None = None
-    # The visit must be the first stop of this vehicle (a job already en route or on site).
+    # The visit must open this vehicle's route (a job already on site or en route). Several
+    # visits may open the same route: they come first in `first_rank` order (0, 1, ...).
     first_on: int | None = None
+    first_rank: int = 0
     # A break (lunch): taken wherever the vehicle is, so its matrix rows and columns are zero
     # and the engine never offers it as a "nearby" stop to other visits (see engine._neighbours).
     is_break: bool = False
@@ -97,21 +100,25 @@ class Problem:
         }
         if len(dims) > 1:
             raise ProblemError("Demands and capacities must have the same number of dimensions.")
-        firsts: dict[int, Hashable] = {}
+        firsts: dict[tuple[int, int], Hashable] = {}
         for visit in self.visits:
             self._check_visit(visit, n)
             if visit.first_on is not None:
-                if visit.first_on in firsts:
+                slot = (visit.first_on, visit.first_rank)
+                if slot in firsts:
                     raise ProblemError(
-                        f"Visits {firsts[visit.first_on]} and {visit.key} both have to be the "
-                        f"first stop of vehicle {visit.first_on}."
+                        f"Visits {firsts[slot]} and {visit.key} both have to be stop "
+                        f"{visit.first_rank + 1} of vehicle {visit.first_on}."
                     )
-                firsts[visit.first_on] = visit.key
+                firsts[slot] = visit.key
                 if self.vehicles[visit.first_on].latest_start is None:
                     raise ProblemError(
                         f"Vehicle {visit.first_on} has a fixed first stop, so its start time "
                         "must be fixed (latest_start)."
                     )
+        for k, head in self.heads.items():
+            if [self.visits[i].first_rank for i in head] != list(range(len(head))):
+                raise ProblemError(f"The fixed first stops of vehicle {k} must be ranked 0, 1, ...")
         for vehicle in self.vehicles:
             if not (0 <= vehicle.start < n and 0 <= vehicle.end < n):
                 raise ProblemError(f"Vehicle {vehicle.key} starts or ends outside the matrix.")
@@ -132,6 +139,18 @@ class Problem:
             raise ProblemError(f"Visit {visit.key} names a vehicle that does not exist.")
         if visit.first_on is not None and visit.first_on not in ids:
             raise ProblemError(f"Visit {visit.key} is fixed to a vehicle that does not exist.")
+
+    @functools.cached_property
+    def heads(self) -> dict[int, tuple[int, ...]]:
+        """Per vehicle, the visits that must open its route, in order."""
+        ranked: dict[int, list[tuple[int, int]]] = {}
+        for i, visit in enumerate(self.visits):
+            if visit.first_on is not None:
+                ranked.setdefault(visit.first_on, []).append((visit.first_rank, i))
+        return {k: tuple(i for _, i in sorted(pairs)) for k, pairs in ranked.items()}
+
+    def head(self, vehicle: int) -> tuple[int, ...]:
+        return self.heads.get(vehicle, ())
 
     @property
     def dimensions(self) -> int:

@@ -79,7 +79,9 @@ class Command(DatabaseCommand):
         )
         plan_seconds = time.perf_counter() - started
         violations = plan_violations(plan)
-        route_plan_apply(plan=plan, by=None, now=morning)
+        # An unattended run: the dispatcher's confirmation of jobs going back to the queue is
+        # given up front.
+        route_plan_apply(plan=plan, by=None, now=morning, confirm=True)
         report = {
             "technicians": options["technicians"],
             "jobs": options["jobs"],
@@ -122,9 +124,11 @@ class Command(DatabaseCommand):
                     "violations": len(plan_violations(replan)),
                     "violation_texts": plan_violations(replan)[:4],
                     "unassigned": replan.kpis["unassigned"],
+                    "kept": replan.kpis.get("kept", 0),
+                    "windows_missed": replan.kpis.get("windows_missed", 0),
                 }
             )
-            route_plan_apply(plan=replan, by=None, now=clock)
+            route_plan_apply(plan=replan, by=None, now=clock, confirm=True)
             current = replan
             clock += dt.timedelta(minutes=20)
         times = [r["seconds"] for r in report["replans"]]
@@ -168,6 +172,7 @@ def _kpis(plan: RoutePlan) -> dict:
         "distance_km",
         "overtime_minutes",
         "late_stops",
+        "kept",
         "technicians_used",
         "lunches_skipped",
         "solver_seconds",
