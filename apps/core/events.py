@@ -127,6 +127,7 @@ class BusinessTimezoneChanged:
     occurred_at: dt.datetime
 
 
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class WorkOrderLineChanged:
     """A part, labour or fee line of an open work order; change is one of LINE_CHANGES."""
 
