@@ -162,6 +162,8 @@ def test_schedules_follow_the_business_to_another_zone(
         "currency": business.currency,
         "main_phone": str(business.main_phone),
         "emergency_phone": str(business.emergency_phone),
+        "line_quantity_max": business.line_quantity_max,
+        "line_amount_max": business.line_amount_max,
     }
     url = reverse("admin:core_business_change", args=[business.pk])
     with django_capture_on_commit_callbacks(execute=True):

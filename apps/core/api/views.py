@@ -71,7 +71,13 @@ class TokenObtainThrottle(AnonRateThrottle):
 @extend_schema(
     tags=["auth"],
     summary="Exchange username and password for an API token",
-    responses={200: AuthTokenSerializer, 400: ERROR_400, 429: ERROR_429},
+    responses={
+        200: AuthTokenSerializer,
+        400: ERROR_400,
+        # The sign-in limits key on the client's address; a request with none is refused.
+        403: OpenApiResponse(ApiErrorSerializer, description="The client's address is unknown."),
+        429: ERROR_429,
+    },
 )
 class TokenObtainView(ObtainAuthToken):
     """Send the token as `Authorization: Token <token>` on every later request."""
